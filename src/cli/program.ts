@@ -1,0 +1,41 @@
+/**
+ * The `panoptes` command line: one subcommand per file in ./commands. Usage errors exit 2,
+ * failures 1, success 0.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { registerValidate } from './commands/validate.js';
+
+/** The package version, from the nearest package.json above this file (works from src/ and dist/). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'panoptes-ts' && typeof pkg.version === 'string') return pkg.version;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return '0.0.0';
+    dir = parent;
+  }
+}
+
+/**
+ * Builds the program. `setExitCode` receives each command's exit status; commander errors
+ * (unknown command or option, missing argument) are thrown as CommanderError by exitOverride.
+ */
+export function createProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('panoptes')
+    .description('Panoptes-TS: network telemetry. Discover devices, poll them over SNMP, publish metrics.')
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .showSuggestionAfterError()
+    .showHelpAfterError('(run with --help for usage)');
+  registerValidate(program, setExitCode);
+  return program;
+}

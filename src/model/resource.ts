@@ -1,0 +1,134 @@
+/**
+ * Resource: one thing Panoptes-TS knows about and may poll (a device, an interface, a service).
+ *
+ * Wire format (Panoptes compatible):
+ *   { resource_id, resource_site, resource_endpoint, resource_class, resource_subclass,
+ *     resource_type, resource_creation_timestamp, resource_creation_plugin, resource_metadata }
+ * `resource_plugin` is accepted on input as an alias of `resource_creation_plugin`.
+ * `resource_metadata` maps keys matching ^[A-Za-z_][A-Za-z0-9_]*$ to strings; the reserved key
+ * `_resource_ttl` (seconds, number or numeric string on input) says how long a discovered
+ * resource lives without being seen again; default 604800 (one week).
+ */
+import { z } from 'zod';
+import { NAME_PATTERN, SITE_PATTERN, expected, strictObject, text, timestamp, validateWith } from './validation.js';
+import type { Parsed } from './validation.js';
+
+export const RESOURCE_TTL_KEY = '_resource_ttl';
+export const DEFAULT_RESOURCE_TTL_SECONDS = 604_800;
+
+export interface Resource {
+  readonly resource_id: string;
+  readonly resource_site: string;
+  readonly resource_endpoint: string;
+  readonly resource_class: string;
+  readonly resource_subclass: string;
+  readonly resource_type: string;
+  /** Seconds since the epoch (float). */
+  readonly resource_creation_timestamp: number;
+  readonly resource_creation_plugin: string;
+  readonly resource_metadata: Readonly<Record<string, string>>;
+}
+
+const ttlValue = z.union([z.number(), z.string()], { error: expected('a positive integer number of seconds') }).transform(
+  (v, ctx) => {
+    const s = typeof v === 'number' ? String(v) : v.trim();
+    if (!/^\d+$/.test(s) || Number(s) <= 0 || !Number.isSafeInteger(Number(s))) {
+      ctx.issues.push({ code: 'custom', input: v, message: 'must be a positive integer number of seconds' });
+      return z.NEVER;
+    }
+    return String(Number(s));
+  },
+);
+
+const metadataSchema = z
+  .record(z.string(), z.unknown(), { error: expected('an object') })
+  .transform((meta, ctx) => {
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(meta)) {
+      if (!NAME_PATTERN.test(key)) {
+        ctx.issues.push({ code: 'custom', input: key, path: [key], message: `key must match ${NAME_PATTERN.source}` });
+        continue;
+      }
+      if (key === RESOURCE_TTL_KEY) {
+        const ttl = ttlValue.safeParse(value);
+        if (ttl.success) out[key] = ttl.data;
+        else ctx.issues.push({ code: 'custom', input: value, path: [key], message: ttl.error.issues[0]?.message ?? 'invalid' });
+        continue;
+      }
+      if (typeof value !== 'string') {
+        ctx.issues.push({ code: 'custom', input: value, path: [key], message: expected('a string')({ input: value }) });
+        continue;
+      }
+      out[key] = value;
+    }
+    return out;
+  });
+
+/** Folds the input alias resource_plugin into resource_creation_plugin before validation. */
+function foldPluginAlias(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || !('resource_plugin' in input)) return input;
+  const { resource_plugin: alias, ...rest } = input as Record<string, unknown>;
+  if (!('resource_creation_plugin' in rest)) return { ...rest, resource_creation_plugin: alias };
+  if (rest['resource_creation_plugin'] === alias) return rest;
+  return input; // both given and different: reported by the schema below
+}
+
+const resourceInput = strictObject({
+  resource_id: text(),
+  resource_site: text().regex(SITE_PATTERN, { error: `must match ${SITE_PATTERN.source}` }),
+  resource_endpoint: text(),
+  resource_class: text(),
+  resource_subclass: text(),
+  resource_type: text(),
+  resource_creation_timestamp: timestamp().optional(),
+  resource_creation_plugin: text(),
+  resource_plugin: z.never({ error: 'differs from resource_creation_plugin (give one of them)' }).optional(),
+  resource_metadata: metadataSchema.optional(),
+});
+
+/**
+ * The zod schema for a resource. The output is the normalised Resource: alias folded, metadata
+ * checked, a missing creation timestamp set to the time of parsing (as Panoptes did).
+ */
+export const resourceSchema: z.ZodType<Resource, unknown> = z.preprocess(
+  foldPluginAlias,
+  resourceInput.transform(
+    (r): Resource => ({
+      resource_id: r.resource_id,
+      resource_site: r.resource_site,
+      resource_endpoint: r.resource_endpoint,
+      resource_class: r.resource_class,
+      resource_subclass: r.resource_subclass,
+      resource_type: r.resource_type,
+      resource_creation_timestamp: r.resource_creation_timestamp ?? Date.now() / 1000,
+      resource_creation_plugin: r.resource_creation_plugin,
+      resource_metadata: r.resource_metadata ?? {},
+    }),
+  ),
+);
+
+/** Validates unknown JSON as a resource; every problem is reported with its JSON path under `root`. */
+export function parseResource(input: unknown, root = '$'): Parsed<Resource> {
+  return validateWith(resourceSchema, input, root);
+}
+
+/** How long the resource lives without being rediscovered, in seconds. */
+export function resourceTtlSeconds(resource: Resource): number {
+  const ttl = resource.resource_metadata[RESOURCE_TTL_KEY];
+  return ttl === undefined ? DEFAULT_RESOURCE_TTL_SECONDS : Number(ttl);
+}
+
+/** The wire form, with fields in a fixed order. */
+export function resourceToJson(resource: Resource): Record<string, unknown> {
+  return {
+    resource_id: resource.resource_id,
+    resource_site: resource.resource_site,
+    resource_endpoint: resource.resource_endpoint,
+    resource_class: resource.resource_class,
+    resource_subclass: resource.resource_subclass,
+    resource_type: resource.resource_type,
+    resource_creation_timestamp: resource.resource_creation_timestamp,
+    resource_creation_plugin: resource.resource_creation_plugin,
+    resource_metadata: { ...resource.resource_metadata },
+  };
+}
