@@ -12,22 +12,38 @@ export const ERROR_CODES = {
   JSON_PARSE: { retryable: false, summary: 'Text is not valid JSON; the message gives line and column.' },
   MODEL_INVALID: {
     retryable: false,
-    summary: 'A resource, metrics group or enrichment does not match the schema; each problem names its JSON path.',
+    summary:
+      'A resource, metrics group or enrichment does not match the schema; each problem names its JSON path.',
   },
-  CONFIG_INVALID: { retryable: false, summary: 'A configuration file is invalid; the message names the key path.' },
-  DSL_PARSE: { retryable: false, summary: 'A resource filter does not parse; the message gives line and column.' },
+  CONFIG_INVALID: {
+    retryable: false,
+    summary: 'A configuration file is invalid; the message names the key path.',
+  },
+  DSL_PARSE: {
+    retryable: false,
+    summary: 'A resource filter does not parse; the message gives line and column.',
+  },
   PLUGIN_INVALID: {
     retryable: false,
     summary: 'A .panoptes-plugin file is invalid; the message names file, section and key.',
   },
-  PLUGIN_LOAD: { retryable: false, summary: 'A plugin module could not be loaded or does not export a plugin.' },
+  PLUGIN_LOAD: {
+    retryable: false,
+    summary: 'A plugin module could not be loaded or does not export a plugin.',
+  },
   PLUGIN_FAILED: { retryable: true, summary: 'A plugin threw or timed out while running.' },
   SNMP_TIMEOUT: { retryable: true, summary: 'An SNMP request got no answer within its timeout and retries.' },
   SNMP_ERROR_STATUS: { retryable: false, summary: 'An SNMP agent answered with a non-zero error-status.' },
   SNMP_DECODE: { retryable: false, summary: 'An SNMP packet could not be decoded.' },
-  BUS_ERROR: { retryable: true, summary: 'The message bus (Kafka or in-process) failed to publish or consume.' },
+  BUS_ERROR: {
+    retryable: true,
+    summary: 'The message bus (Kafka or in-process) failed to publish or consume.',
+  },
   STORE_ERROR: { retryable: true, summary: 'The key-value store (Redis or in-memory) failed.' },
-  SERVICE_START: { retryable: false, summary: 'An external service (for tests or demos) could not be started.' },
+  SERVICE_START: {
+    retryable: false,
+    summary: 'An external service (for tests or demos) could not be started.',
+  },
   NOT_IMPLEMENTED: { retryable: false, summary: 'The feature is not built yet; the message says which.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 

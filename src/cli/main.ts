@@ -30,7 +30,9 @@ main(process.argv).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`panoptes: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(
+      `panoptes: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
     process.exitCode = EXIT.FAILED;
   },
 );

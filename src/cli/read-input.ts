@@ -12,7 +12,8 @@ export async function readInput(file: string): Promise<string> {
     return await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : errorMessage(e);
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : errorMessage(e);
     throw new PanoptesError('FILE_READ', `${file}: cannot read: ${reason}`, { cause: e, details: { file } });
   }
 }

@@ -58,11 +58,13 @@ const valuesSchema = z
     }
   });
 
-const dataSchema = z.record(z.string(), valuesSchema, { error: expected('an object') }).superRefine((data, ctx) => {
-  for (const key of Object.keys(data)) {
-    if (key.length === 0) ctx.addIssue({ code: 'custom', path: [key], message: 'key must not be empty' });
-  }
-});
+const dataSchema = z
+  .record(z.string(), valuesSchema, { error: expected('an object') })
+  .superRefine((data, ctx) => {
+    for (const key of Object.keys(data)) {
+      if (key.length === 0) ctx.addIssue({ code: 'custom', path: [key], message: 'key must not be empty' });
+    }
+  });
 
 export const enrichmentGroupSchema: z.ZodType<EnrichmentGroup, unknown> = strictObject({
   namespace: name(),
@@ -72,15 +74,13 @@ export const enrichmentGroupSchema: z.ZodType<EnrichmentGroup, unknown> = strict
     _enrichment_ttl: seconds(),
     _execute_frequency: seconds(),
   }),
-}).transform(
-  (g): EnrichmentGroup => ({
-    namespace: g.namespace,
-    enrichment_ttl: g.metadata._enrichment_ttl,
-    execute_frequency: g.metadata._execute_frequency,
-    creation_timestamp: g.metadata._enrichment_group_creation_timestamp,
-    data: g.data,
-  }),
-);
+}).transform((g): EnrichmentGroup => ({
+  namespace: g.namespace,
+  enrichment_ttl: g.metadata._enrichment_ttl,
+  execute_frequency: g.metadata._execute_frequency,
+  creation_timestamp: g.metadata._enrichment_group_creation_timestamp,
+  data: g.data,
+}));
 
 export const enrichmentGroupSetSchema: z.ZodType<EnrichmentGroupSet, unknown> = strictObject({
   resource: resourceSchema,
@@ -88,7 +88,11 @@ export const enrichmentGroupSetSchema: z.ZodType<EnrichmentGroupSet, unknown> = 
     const seen = new Set<string>();
     groups.forEach((g, i) => {
       if (seen.has(g.namespace)) {
-        ctx.addIssue({ code: 'custom', path: [i, 'namespace'], message: `duplicate namespace "${g.namespace}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'namespace'],
+          message: `duplicate namespace "${g.namespace}"`,
+        });
       }
       seen.add(g.namespace);
     });
@@ -120,7 +124,11 @@ export function enrichmentGroupSetToJson(set: EnrichmentGroupSet): Record<string
 }
 
 /** Looks up one value: `lookupEnrichment(group, '3', 'interface_name')`. */
-export function lookupEnrichment(group: EnrichmentGroup, key: string, field: string): EnrichmentValue | undefined {
+export function lookupEnrichment(
+  group: EnrichmentGroup,
+  key: string,
+  field: string,
+): EnrichmentValue | undefined {
   const values = Object.hasOwn(group.data, key) ? group.data[key] : undefined;
   if (values === undefined || !Object.hasOwn(values, field)) return undefined;
   return values[field];

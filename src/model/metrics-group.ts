@@ -71,15 +71,21 @@ const dimensionSchema = strictObject({
   dimension_value: text(),
 });
 
-const dimensionsSchema = z.array(dimensionSchema, { error: expected('an array') }).superRefine((dims, ctx) => {
-  const seen = new Set<string>();
-  dims.forEach((d, i) => {
-    if (seen.has(d.dimension_name)) {
-      ctx.addIssue({ code: 'custom', path: [i, 'dimension_name'], message: `duplicate dimension "${d.dimension_name}"` });
-    }
-    seen.add(d.dimension_name);
+const dimensionsSchema = z
+  .array(dimensionSchema, { error: expected('an array') })
+  .superRefine((dims, ctx) => {
+    const seen = new Set<string>();
+    dims.forEach((d, i) => {
+      if (seen.has(d.dimension_name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'dimension_name'],
+          message: `duplicate dimension "${d.dimension_name}"`,
+        });
+      }
+      seen.add(d.dimension_name);
+    });
   });
-});
 
 const metricsSchema = z
   .array(metricSchema, { error: expected('an array') })
@@ -112,17 +118,15 @@ export const metricsGroupSchema: z.ZodType<MetricsGroup, unknown> = strictObject
   resource: resourceSchema,
   dimensions: dimensionsSchema,
   metrics: metricsSchema,
-}).transform(
-  (g): MetricsGroup => ({
-    metrics_group_schema_version: METRICS_GROUP_SCHEMA_VERSION,
-    metrics_group_type: g.metrics_group_type,
-    metrics_group_interval: g.metrics_group_interval,
-    metrics_group_creation_timestamp: g.metrics_group_creation_timestamp,
-    resource: g.resource,
-    dimensions: g.dimensions,
-    metrics: g.metrics,
-  }),
-);
+}).transform((g): MetricsGroup => ({
+  metrics_group_schema_version: METRICS_GROUP_SCHEMA_VERSION,
+  metrics_group_type: g.metrics_group_type,
+  metrics_group_interval: g.metrics_group_interval,
+  metrics_group_creation_timestamp: g.metrics_group_creation_timestamp,
+  resource: g.resource,
+  dimensions: g.dimensions,
+  metrics: g.metrics,
+}));
 
 /** Validates unknown JSON as a metrics group; every problem is reported with its JSON path under `root`. */
 export function parseMetricsGroup(input: unknown, root = '$'): Parsed<MetricsGroup> {
@@ -137,7 +141,10 @@ export function metricsGroupToJson(group: MetricsGroup): Record<string, unknown>
     metrics_group_interval: group.metrics_group_interval,
     metrics_group_creation_timestamp: group.metrics_group_creation_timestamp,
     resource: resourceToJson(group.resource),
-    dimensions: group.dimensions.map((d) => ({ dimension_name: d.dimension_name, dimension_value: d.dimension_value })),
+    dimensions: group.dimensions.map((d) => ({
+      dimension_name: d.dimension_name,
+      dimension_value: d.dimension_value,
+    })),
     metrics: group.metrics.map((m) => ({
       metric_name: m.metric_name,
       metric_value: m.metric_value,

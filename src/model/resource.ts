@@ -10,7 +10,15 @@
  * resource lives without being seen again; default 604800 (one week).
  */
 import { z } from 'zod';
-import { NAME_PATTERN, SITE_PATTERN, expected, strictObject, text, timestamp, validateWith } from './validation.js';
+import {
+  NAME_PATTERN,
+  SITE_PATTERN,
+  expected,
+  strictObject,
+  text,
+  timestamp,
+  validateWith,
+} from './validation.js';
 import type { Parsed } from './validation.js';
 
 export const RESOURCE_TTL_KEY = '_resource_ttl';
@@ -29,16 +37,16 @@ export interface Resource {
   readonly resource_metadata: Readonly<Record<string, string>>;
 }
 
-const ttlValue = z.union([z.number(), z.string()], { error: expected('a positive integer number of seconds') }).transform(
-  (v, ctx) => {
+const ttlValue = z
+  .union([z.number(), z.string()], { error: expected('a positive integer number of seconds') })
+  .transform((v, ctx) => {
     const s = typeof v === 'number' ? String(v) : v.trim();
     if (!/^\d+$/.test(s) || Number(s) <= 0 || !Number.isSafeInteger(Number(s))) {
       ctx.issues.push({ code: 'custom', input: v, message: 'must be a positive integer number of seconds' });
       return z.NEVER;
     }
     return String(Number(s));
-  },
-);
+  });
 
 const metadataSchema = z
   .record(z.string(), z.unknown(), { error: expected('an object') })
@@ -46,17 +54,33 @@ const metadataSchema = z
     const out: Record<string, string> = {};
     for (const [key, value] of Object.entries(meta)) {
       if (!NAME_PATTERN.test(key)) {
-        ctx.issues.push({ code: 'custom', input: key, path: [key], message: `key must match ${NAME_PATTERN.source}` });
+        ctx.issues.push({
+          code: 'custom',
+          input: key,
+          path: [key],
+          message: `key must match ${NAME_PATTERN.source}`,
+        });
         continue;
       }
       if (key === RESOURCE_TTL_KEY) {
         const ttl = ttlValue.safeParse(value);
         if (ttl.success) out[key] = ttl.data;
-        else ctx.issues.push({ code: 'custom', input: value, path: [key], message: ttl.error.issues[0]?.message ?? 'invalid' });
+        else
+          ctx.issues.push({
+            code: 'custom',
+            input: value,
+            path: [key],
+            message: ttl.error.issues[0]?.message ?? 'invalid',
+          });
         continue;
       }
       if (typeof value !== 'string') {
-        ctx.issues.push({ code: 'custom', input: value, path: [key], message: expected('a string')({ input: value }) });
+        ctx.issues.push({
+          code: 'custom',
+          input: value,
+          path: [key],
+          message: expected('a string')({ input: value }),
+        });
         continue;
       }
       out[key] = value;
@@ -66,7 +90,8 @@ const metadataSchema = z
 
 /** Folds the input alias resource_plugin into resource_creation_plugin before validation. */
 function foldPluginAlias(input: unknown): unknown {
-  if (typeof input !== 'object' || input === null || Array.isArray(input) || !('resource_plugin' in input)) return input;
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || !('resource_plugin' in input))
+    return input;
   const { resource_plugin: alias, ...rest } = input as Record<string, unknown>;
   if (!('resource_creation_plugin' in rest)) return { ...rest, resource_creation_plugin: alias };
   if (rest['resource_creation_plugin'] === alias) return rest;
@@ -92,19 +117,17 @@ const resourceInput = strictObject({
  */
 export const resourceSchema: z.ZodType<Resource, unknown> = z.preprocess(
   foldPluginAlias,
-  resourceInput.transform(
-    (r): Resource => ({
-      resource_id: r.resource_id,
-      resource_site: r.resource_site,
-      resource_endpoint: r.resource_endpoint,
-      resource_class: r.resource_class,
-      resource_subclass: r.resource_subclass,
-      resource_type: r.resource_type,
-      resource_creation_timestamp: r.resource_creation_timestamp ?? Date.now() / 1000,
-      resource_creation_plugin: r.resource_creation_plugin,
-      resource_metadata: r.resource_metadata ?? {},
-    }),
-  ),
+  resourceInput.transform((r): Resource => ({
+    resource_id: r.resource_id,
+    resource_site: r.resource_site,
+    resource_endpoint: r.resource_endpoint,
+    resource_class: r.resource_class,
+    resource_subclass: r.resource_subclass,
+    resource_type: r.resource_type,
+    resource_creation_timestamp: r.resource_creation_timestamp ?? Date.now() / 1000,
+    resource_creation_plugin: r.resource_creation_plugin,
+    resource_metadata: r.resource_metadata ?? {},
+  })),
 );
 
 /** Validates unknown JSON as a resource; every problem is reported with its JSON path under `root`. */

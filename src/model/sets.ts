@@ -148,7 +148,8 @@ export function resourceSetToJson(set: ResourceSet): Record<string, unknown> {
   if (set.resource_set_creation_timestamp !== undefined) {
     out['resource_set_creation_timestamp'] = set.resource_set_creation_timestamp;
   }
-  if (set.resource_set_schema_version !== undefined) out['resource_set_schema_version'] = set.resource_set_schema_version;
+  if (set.resource_set_schema_version !== undefined)
+    out['resource_set_schema_version'] = set.resource_set_schema_version;
   return out;
 }
 

@@ -12,7 +12,8 @@ export const SITE_PATTERN = /^[A-Za-z0-9._-]+$/;
 // eslint-disable-next-line no-control-regex -- the point is to reject control characters
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: ValidationIssue[] };
+export type Parsed<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: ValidationIssue[] };
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -60,7 +61,8 @@ export function validateWith<T>(schema: z.ZodType<T>, input: unknown, root = '$'
 
 /** Error callback for a type mismatch: "is required" when absent, else "must be X, got Y". */
 export function expected(what: string): (issue: { input?: unknown }) => string {
-  return (issue) => (issue.input === undefined ? 'is required' : `must be ${what}, got ${describe(issue.input)}`);
+  return (issue) =>
+    issue.input === undefined ? 'is required' : `must be ${what}, got ${describe(issue.input)}`;
 }
 
 /** A non-empty string without control characters. */
@@ -80,9 +82,7 @@ export function name(): z.ZodString {
 
 /** A finite number of seconds since the epoch, >= 0. */
 export function timestamp(): z.ZodNumber {
-  return z
-    .number({ error: expected('a number of seconds') })
-    .nonnegative({ error: 'must not be negative' });
+  return z.number({ error: expected('a number of seconds') }).nonnegative({ error: 'must not be negative' });
 }
 
 /** The object schema shape used everywhere: unknown keys are errors, not silently dropped. */
