@@ -42,7 +42,7 @@ describe('PanoptesError', () => {
 describe('docs/errors.md', () => {
   const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
   const rows = new Map<string, string>();
-  for (const m of doc.matchAll(/^\| `([A-Z_]+)` \| (yes|no) \|/gm)) rows.set(m[1] ?? '', m[2] ?? '');
+  for (const m of doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(yes|no)\s*\|/gm)) rows.set(m[1] ?? '', m[2] ?? '');
 
   it('documents every code with its retry hint, and no code that does not exist', () => {
     const codes = Object.keys(ERROR_CODES) as ErrorCode[];

@@ -12,7 +12,16 @@
 import { z } from 'zod';
 import { resourceSchema, resourceToJson } from './resource.js';
 import type { Resource } from './resource.js';
-import { NAME_PATTERN, expected, name, strictObject, timestamp, validateWith } from './validation.js';
+import {
+  NAME_PATTERN,
+  duplicateCheck,
+  expected,
+  name,
+  recordOf,
+  strictObject,
+  timestamp,
+  validateWith,
+} from './validation.js';
 import type { Parsed } from './validation.js';
 
 export type EnrichmentValue = string | number | bigint | boolean;
@@ -48,23 +57,9 @@ const enrichmentValue = z.custom<EnrichmentValue>(
   { error: expected('a string, number or boolean') },
 );
 
-const valuesSchema = z
-  .record(z.string(), enrichmentValue, { error: expected('an object') })
-  .superRefine((values, ctx) => {
-    for (const key of Object.keys(values)) {
-      if (!NAME_PATTERN.test(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `key must match ${NAME_PATTERN.source}` });
-      }
-    }
-  });
+const valuesSchema = recordOf(NAME_PATTERN, () => enrichmentValue);
 
-const dataSchema = z
-  .record(z.string(), valuesSchema, { error: expected('an object') })
-  .superRefine((data, ctx) => {
-    for (const key of Object.keys(data)) {
-      if (key.length === 0) ctx.addIssue({ code: 'custom', path: [key], message: 'key must not be empty' });
-    }
-  });
+const dataSchema = recordOf(undefined, () => valuesSchema);
 
 export const enrichmentGroupSchema: z.ZodType<EnrichmentGroup, unknown> = strictObject({
   namespace: name(),
@@ -103,8 +98,15 @@ export function parseEnrichmentGroup(input: unknown, root = '$'): Parsed<Enrichm
   return validateWith(enrichmentGroupSchema, input, root);
 }
 
+const namespaceDuplicates = duplicateCheck(
+  'enrichment',
+  'namespace',
+  (g) => (typeof g['namespace'] === 'string' ? g['namespace'] : undefined),
+  (g) => `duplicate namespace "${String(g['namespace'])}"`,
+);
+
 export function parseEnrichmentGroupSet(input: unknown, root = '$'): Parsed<EnrichmentGroupSet> {
-  return validateWith(enrichmentGroupSetSchema, input, root);
+  return validateWith(enrichmentGroupSetSchema, input, root, [namespaceDuplicates]);
 }
 
 export function enrichmentGroupToJson(group: EnrichmentGroup): Record<string, unknown> {

@@ -4,7 +4,8 @@
  * JSON.parse turns 18446744073709551615 into 18446744073709552000. Counter64 values must keep
  * every digit, so integers outside Number's safe range become bigint on the way in and bigint
  * is written back as a plain integer literal on the way out. Everything else maps as in
- * JSON.parse / JSON.stringify. Duplicate object keys are an error, not "last one wins".
+ * JSON.parse / JSON.stringify. A key repeated with a different value is an error, not "last one
+ * wins"; one repeated with an identical value is harmless and accepted.
  */
 import { parse, stringify } from 'lossless-json';
 import { PanoptesError } from '../errors.js';

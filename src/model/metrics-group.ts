@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import { resourceSchema, resourceToJson } from './resource.js';
 import type { Resource } from './resource.js';
-import { expected, name, strictObject, text, timestamp, validateWith } from './validation.js';
+import { duplicateCheck, expected, name, strictObject, text, timestamp, validateWith } from './validation.js';
 import type { Parsed } from './validation.js';
 
 export const METRICS_GROUP_SCHEMA_VERSION = '0.2';
@@ -128,9 +128,30 @@ export const metricsGroupSchema: z.ZodType<MetricsGroup, unknown> = strictObject
   metrics: g.metrics,
 }));
 
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+const rawChecks = [
+  duplicateCheck(
+    'metrics',
+    'metric_name',
+    (m) => {
+      const name = str(m['metric_name']);
+      const type = m['metric_type'];
+      return name !== undefined && (type === 'counter' || type === 'gauge') ? `${type}:${name}` : undefined;
+    },
+    (m) => `duplicate ${String(m['metric_type'])} "${String(m['metric_name'])}"`,
+  ),
+  duplicateCheck(
+    'dimensions',
+    'dimension_name',
+    (d) => str(d['dimension_name']),
+    (d) => `duplicate dimension "${String(d['dimension_name'])}"`,
+  ),
+];
+
 /** Validates unknown JSON as a metrics group; every problem is reported with its JSON path under `root`. */
 export function parseMetricsGroup(input: unknown, root = '$'): Parsed<MetricsGroup> {
-  return validateWith(metricsGroupSchema, input, root);
+  return validateWith(metricsGroupSchema, input, root, rawChecks);
 }
 
 /** The wire form (bigint values stay bigint: serialise with stringifyJson). */

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import {
   NAME_PATTERN,
   SITE_PATTERN,
+  recordOf,
   expected,
   strictObject,
   text,
@@ -48,51 +49,16 @@ const ttlValue = z
     return String(Number(s));
   });
 
-const metadataSchema = z
-  .record(z.string(), z.unknown(), { error: expected('an object') })
-  .transform((meta, ctx) => {
-    const out: Record<string, string> = {};
-    for (const [key, value] of Object.entries(meta)) {
-      if (!NAME_PATTERN.test(key)) {
-        ctx.issues.push({
-          code: 'custom',
-          input: key,
-          path: [key],
-          message: `key must match ${NAME_PATTERN.source}`,
-        });
-        continue;
-      }
-      if (key === RESOURCE_TTL_KEY) {
-        const ttl = ttlValue.safeParse(value);
-        if (ttl.success) out[key] = ttl.data;
-        else
-          ctx.issues.push({
-            code: 'custom',
-            input: value,
-            path: [key],
-            message: ttl.error.issues[0]?.message ?? 'invalid',
-          });
-        continue;
-      }
-      if (typeof value !== 'string') {
-        ctx.issues.push({
-          code: 'custom',
-          input: value,
-          path: [key],
-          message: expected('a string')({ input: value }),
-        });
-        continue;
-      }
-      out[key] = value;
-    }
-    return out;
-  });
+const metadataValue = z.string({ error: expected('a string') });
+
+const metadataSchema = recordOf(NAME_PATTERN, (key) => (key === RESOURCE_TTL_KEY ? ttlValue : metadataValue));
 
 /** Folds the input alias resource_plugin into resource_creation_plugin before validation. */
 function foldPluginAlias(input: unknown): unknown {
   if (typeof input !== 'object' || input === null || Array.isArray(input) || !('resource_plugin' in input))
     return input;
   const { resource_plugin: alias, ...rest } = input as Record<string, unknown>;
+  if (typeof alias !== 'string') return input; // reported at $.resource_plugin by the schema below
   if (!('resource_creation_plugin' in rest)) return { ...rest, resource_creation_plugin: alias };
   if (rest['resource_creation_plugin'] === alias) return rest;
   return input; // both given and different: reported by the schema below
@@ -106,8 +72,16 @@ const resourceInput = strictObject({
   resource_subclass: text(),
   resource_type: text(),
   resource_creation_timestamp: timestamp().optional(),
-  resource_creation_plugin: text(),
-  resource_plugin: z.never({ error: 'differs from resource_creation_plugin (give one of them)' }).optional(),
+  resource_creation_plugin: text('is required (or its alias resource_plugin)'),
+  // Present here only when it could not be folded into resource_creation_plugin.
+  resource_plugin: z
+    .custom<never>(() => false, {
+      error: (i) =>
+        typeof i.input === 'string'
+          ? 'differs from resource_creation_plugin (give one of them)'
+          : expected('a string')(i),
+    })
+    .optional(),
   resource_metadata: metadataSchema.optional(),
 });
 

@@ -72,7 +72,7 @@ function parseDocument<T>(input: unknown, kind: DocumentKind<T>): ParsedDocument
     if (!Array.isArray(value)) issues.push({ path: formatPath(listPath), message: 'must be an array' });
     for (const [key, v] of Object.entries(input)) {
       if (key === kind.setKey) continue;
-      const check = kind.setFields[key];
+      const check = Object.hasOwn(kind.setFields, key) ? kind.setFields[key] : undefined;
       if (check === undefined) {
         issues.push({ path: formatPath([key]), message: 'unknown key' });
         continue;

@@ -7,6 +7,8 @@ import type { ValidationIssue } from '../errors.js';
 
 /** Names of metrics, dimensions, metrics group types and metadata keys. */
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Keys that would change an object's prototype instead of adding a property. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__']);
 /** Sites become part of Kafka topic names, so they use the characters topics allow. */
 export const SITE_PATTERN = /^[A-Za-z0-9._-]+$/;
 // eslint-disable-next-line no-control-regex -- the point is to reject control characters
@@ -31,10 +33,13 @@ export function formatPath(path: readonly PropertyKey[], root = '$'): string {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'bigint') return 'an integer';
+  if (typeof value === 'bigint') return 'an integer beyond 2^53';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return 'a string';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a number';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return String(value);
+    return Number.isInteger(value) ? 'an integer' : 'a number';
+  }
   return `a ${typeof value}`;
 }
 
@@ -53,22 +58,113 @@ export function issuesFromZod(error: z.ZodError, root = '$'): ValidationIssue[] 
   return issues;
 }
 
-export function validateWith<T>(schema: z.ZodType<T>, input: unknown, root = '$'): Parsed<T> {
+/**
+ * A check over the raw input that must run even when other parts fail validation (zod skips an
+ * array's refinements once any element is invalid). Returns issues with paths from the item.
+ */
+export type RawCheck = (input: unknown) => { path: readonly PropertyKey[]; message: string }[];
+
+export function validateWith<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+  root = '$',
+  rawChecks: readonly RawCheck[] = [],
+): Parsed<T> {
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };
-  return { ok: false, issues: issuesFromZod(result.error, root) };
+  const issues = issuesFromZod(result.error, root);
+  const seen = new Set(issues.map((i) => `${i.path}\u0000${i.message}`));
+  for (const check of rawChecks) {
+    for (const raw of check(input)) {
+      const issue = { path: formatPath(raw.path, root), message: raw.message };
+      const key = `${issue.path}\u0000${issue.message}`;
+      if (!seen.has(key)) issues.push(issue);
+      seen.add(key);
+    }
+  }
+  return { ok: false, issues };
+}
+
+/**
+ * Finds repeated values of `keyOf(element)` in the array at `input[arrayKey]`, skipping elements
+ * whose key cannot be read. Reports `[arrayKey, i, field]` for every repeat after the first.
+ */
+export function duplicateCheck(
+  arrayKey: string,
+  field: string,
+  keyOf: (element: Record<string, unknown>) => string | undefined,
+  message: (element: Record<string, unknown>) => string,
+): RawCheck {
+  return (input) => {
+    if (typeof input !== 'object' || input === null || !Object.hasOwn(input, arrayKey)) return [];
+    const list = (input as Record<string, unknown>)[arrayKey];
+    if (!Array.isArray(list)) return [];
+    const seen = new Set<string>();
+    const out: { path: readonly PropertyKey[]; message: string }[] = [];
+    list.forEach((el: unknown, i) => {
+      if (typeof el !== 'object' || el === null) return;
+      const key = keyOf(el as Record<string, unknown>);
+      if (key === undefined) return;
+      if (seen.has(key))
+        out.push({ path: [arrayKey, i, field], message: message(el as Record<string, unknown>) });
+      seen.add(key);
+    });
+    return out;
+  };
+}
+
+/**
+ * An object used as a map: every key is checked (not empty, not reserved, matching `keyPattern`
+ * if given) and every value validated by the schema `valueFor(key)` returns; all problems are
+ * reported with their paths, none hides another.
+ */
+export function recordOf<V>(
+  keyPattern: RegExp | undefined,
+  valueFor: (key: string) => z.ZodType<V, unknown>,
+): z.ZodType<Record<string, V>, unknown> {
+  return z
+    .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+      error: expected('an object'),
+    })
+    .transform((input, ctx) => {
+      const out: Record<string, V> = {};
+      for (const key of Object.keys(input)) {
+        let problem: string | undefined;
+        if (key.length === 0) problem = 'key must not be empty';
+        else if (RESERVED_KEYS.has(key)) problem = 'is a reserved key';
+        else if (keyPattern !== undefined && !keyPattern.test(key))
+          problem = `key must match ${keyPattern.source}`;
+        if (problem !== undefined) {
+          ctx.issues.push({ code: 'custom', input: key, path: [key], message: problem });
+          continue;
+        }
+        const parsed = valueFor(key).safeParse(input[key]);
+        if (parsed.success) {
+          out[key] = parsed.data;
+        } else {
+          for (const issue of parsed.error.issues) {
+            ctx.issues.push({
+              ...issue,
+              input: input[key],
+              path: [key, ...issue.path],
+            } as (typeof ctx.issues)[number]);
+          }
+        }
+      }
+      return out;
+    });
 }
 
 /** Error callback for a type mismatch: "is required" when absent, else "must be X, got Y". */
-export function expected(what: string): (issue: { input?: unknown }) => string {
+export function expected(what: string, whenMissing = 'is required'): (issue: { input?: unknown }) => string {
   return (issue) =>
-    issue.input === undefined ? 'is required' : `must be ${what}, got ${describe(issue.input)}`;
+    issue.input === undefined ? whenMissing : `must be ${what}, got ${describe(issue.input)}`;
 }
 
 /** A non-empty string without control characters. */
-export function text(): z.ZodString {
+export function text(whenMissing?: string): z.ZodString {
   return z
-    .string({ error: expected('a string') })
+    .string({ error: expected('a string', whenMissing) })
     .min(1, { error: 'must not be empty' })
     .refine((s) => !CONTROL_CHARS.test(s), { error: 'must not contain control characters' });
 }
