@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { registerFilter } from './commands/filter.js';
 import { registerValidate } from './commands/validate.js';
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
@@ -37,5 +38,6 @@ export function createProgram(setExitCode: (code: number) => void): Command {
     .showSuggestionAfterError()
     .showHelpAfterError('(run with --help for usage)');
   registerValidate(program, setExitCode);
+  registerFilter(program, setExitCode);
   return program;
 }
