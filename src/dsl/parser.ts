@@ -123,7 +123,7 @@ const condition: Parser<FilterNode> = field.chain((f) =>
 
 const orExpr: Parser<FilterNode> = P.lazy(() =>
   P.sepBy1(andExpr, keyword('OR')).map((ops) =>
-    ops.length === 1 ? (ops[0] as FilterNode) : { type: 'or', operands: ops },
+    ops.length === 1 ? (ops[0]) : { type: 'or', operands: ops },
   ),
 );
 
@@ -138,7 +138,7 @@ const notExpr: Parser<FilterNode> = P.lazy(() =>
 );
 
 const andExpr: Parser<FilterNode> = P.sepBy1(notExpr, keyword('AND')).map((ops) =>
-  ops.length === 1 ? (ops[0] as FilterNode) : { type: 'and', operands: ops },
+  ops.length === 1 ? (ops[0]) : { type: 'and', operands: ops },
 );
 
 const query: Parser<FilterNode> = ws.then(orExpr).skip(P.eof.desc('end of query'));

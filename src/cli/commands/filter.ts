@@ -34,9 +34,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** The records of a resources document with the JSON path of each. */
 function records(input: unknown): { path: string; raw: unknown }[] {
-  if (Array.isArray(input)) return input.map((raw, i) => ({ path: formatPath([i]), raw }));
-  if (isObject(input) && Object.hasOwn(input, 'resources') && Array.isArray(input['resources'])) {
-    return input['resources'].map((raw: unknown, i) => ({ path: formatPath(['resources', i]), raw }));
+  if (Array.isArray(input)) return (input as unknown[]).map((raw, i) => ({ path: formatPath([i]), raw }));
+  const list = isObject(input) && Object.hasOwn(input, 'resources') ? input['resources'] : undefined;
+  if (Array.isArray(list)) {
+    return (list as unknown[]).map((raw, i) => ({ path: formatPath(['resources', i]), raw }));
   }
   return [{ path: '$', raw: input }];
 }
