@@ -44,7 +44,9 @@ const REGEXP_SPECIAL = /[\\^$.*+?()[\]{}|/]/g;
 /** Builds a matcher for a pattern; call once, use for many values. */
 export function compileLike(pattern: string): (value: string) => boolean {
   const tokens = tokenizeLike(pattern);
-  if (tokens.some((t) => t.kind === 'one')) {
+  // String tests compare UTF-16 units; a lone surrogate in the pattern must not match half of a
+  // pair, so such patterns (and any with `_`) use the code-point RegExp.
+  if (tokens.some((t) => t.kind === 'one') || /[\uD800-\uDFFF]/.test(pattern)) {
     const source = tokens
       .map((t) =>
         t.kind === 'literal' ? t.text.replace(REGEXP_SPECIAL, '\\$&') : t.kind === 'any' ? '.*' : '.',

@@ -122,9 +122,7 @@ const condition: Parser<FilterNode> = field.chain((f) =>
 );
 
 const orExpr: Parser<FilterNode> = P.lazy(() =>
-  P.sepBy1(andExpr, keyword('OR')).map((ops) =>
-    ops.length === 1 ? (ops[0]) : { type: 'or', operands: ops },
-  ),
+  P.sepBy1(andExpr, keyword('OR')).map((ops) => (ops.length === 1 ? ops[0] : { type: 'or', operands: ops })),
 );
 
 const notExpr: Parser<FilterNode> = P.lazy(() =>
@@ -138,7 +136,7 @@ const notExpr: Parser<FilterNode> = P.lazy(() =>
 );
 
 const andExpr: Parser<FilterNode> = P.sepBy1(notExpr, keyword('AND')).map((ops) =>
-  ops.length === 1 ? (ops[0]) : { type: 'and', operands: ops },
+  ops.length === 1 ? ops[0] : { type: 'and', operands: ops },
 );
 
 const query: Parser<FilterNode> = ws.then(orExpr).skip(P.eof.desc('end of query'));
@@ -159,8 +157,58 @@ function listExpected(expected: readonly string[]): string {
   return `${unique.slice(0, -1).join(', ')} or ${unique.at(-1) ?? ''}`;
 }
 
+/** Deepest nesting of parentheses and NOTs accepted; deeper queries are rejected, not recursed into. */
+export const MAX_NESTING = 100;
+
+/** Where nesting (open parentheses plus NOTs in a row) first exceeds MAX_NESTING, outside strings. */
+function tooDeepAt(text: string): number | undefined {
+  let depth = 0;
+  const stack: number[] = [];
+  let nots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") {
+      for (i++; i < text.length && text[i] !== c; i++) if (text[i] === '\\') i++;
+      nots = 0;
+    } else if (c === '(') {
+      stack.push(nots);
+      depth += 1;
+      if (depth + nots > MAX_NESTING) return i;
+    } else if (c === ')') {
+      depth = Math.max(0, depth - 1);
+      nots = stack.pop() ?? 0;
+    } else if (
+      /[Nn]/.test(c ?? '') &&
+      /^not(?![A-Za-z0-9_])/i.test(text.slice(i, i + 4)) &&
+      !/[A-Za-z0-9_.]/.test(text[i - 1] ?? '')
+    ) {
+      nots++;
+      if (depth + nots > MAX_NESTING) return i;
+      i += 2;
+    } else if (!/\s/.test(c ?? '')) {
+      if (/[A-Za-z_]/.test(c ?? '')) {
+        // any other word (a field) ends a run of NOTs
+        while (i + 1 < text.length && /[A-Za-z0-9_.]/.test(text[i + 1] ?? '')) i++;
+        nots = 0;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Parses a filter into its syntax tree; throws PanoptesError DSL_PARSE with line and column. */
 export function parseFilter(text: string): FilterNode {
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) {
+    const before = text.slice(0, deep);
+    const line = before.split('\n').length;
+    const column = deep - before.lastIndexOf('\n');
+    throw new PanoptesError(
+      'DSL_PARSE',
+      `line ${line}, column ${column}: query nested more than ${MAX_NESTING} levels deep (parentheses and NOTs)`,
+      { details: { line, column, offset: deep, expected: [] } },
+    );
+  }
   const result = query.parse(text);
   if (result.status) return result.value;
 
