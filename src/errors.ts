@@ -35,6 +35,10 @@ export const ERROR_CODES = {
   SNMP_TIMEOUT: { retryable: true, summary: 'An SNMP request got no answer within its timeout and retries.' },
   SNMP_ERROR_STATUS: { retryable: false, summary: 'An SNMP agent answered with a non-zero error-status.' },
   SNMP_DECODE: { retryable: false, summary: 'An SNMP packet could not be decoded.' },
+  SNMP_PROTOCOL: {
+    retryable: false,
+    summary: 'An SNMP agent broke the protocol, e.g. a walk returned OIDs that do not increase.',
+  },
   BUS_ERROR: {
     retryable: true,
     summary: 'The message bus (Kafka or in-process) failed to publish or consume.',

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerFilter } from './commands/filter.js';
+import { registerSnmp } from './commands/snmp.js';
 import { registerValidate } from './commands/validate.js';
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
@@ -39,5 +40,6 @@ export function createProgram(setExitCode: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerValidate(program, setExitCode);
   registerFilter(program, setExitCode);
+  registerSnmp(program, setExitCode);
   return program;
 }

@@ -1,0 +1,214 @@
+/**
+ * SNMP sessions: one device, one set of credentials, the operations polling needs. v1 and v2c
+ * run on the shared-socket transport; v3 (USM) runs through the net-snmp package behind the same
+ * interface. Walks and table walks are written once, over get/getNext/getBulk.
+ */
+import { PanoptesError } from '../errors.js';
+import { compareOids, isUnder } from './oid.js';
+import { isException, SnmpTag, errorStatusName } from './types.js';
+import type { Varbind } from './types.js';
+
+export type SnmpVersionName = '1' | '2c' | '3';
+
+export interface SnmpSessionOptions {
+  readonly host: string;
+  /** Default 161. */
+  readonly port?: number;
+  /** Default 2c. */
+  readonly version?: SnmpVersionName;
+  /** v1/v2c community. Default public. */
+  readonly community?: string;
+  /** Per attempt. Default 2000 ms. */
+  readonly timeoutMs?: number;
+  /** Attempts after the first. Default 1. */
+  readonly retries?: number;
+  /** GETBULK max-repetitions for walks. Default 25. */
+  readonly maxRepetitions?: number;
+  /** Walks stop with an error past this many varbinds. Default 1,000,000. */
+  readonly maxWalkVarbinds?: number;
+  readonly v3?: V3Credentials;
+}
+
+export type V3Level = 'noAuthNoPriv' | 'authNoPriv' | 'authPriv';
+
+export interface V3Credentials {
+  readonly user: string;
+  readonly level: V3Level;
+  readonly authProtocol?: 'md5' | 'sha';
+  readonly authKey?: string;
+  readonly privProtocol?: 'des' | 'aes';
+  readonly privKey?: string;
+  readonly context?: string;
+}
+
+export interface SnmpSession {
+  /** `host:port`, for messages. */
+  readonly device: string;
+  get(oids: readonly string[]): Promise<Varbind[]>;
+  getNext(oids: readonly string[]): Promise<Varbind[]>;
+  getBulk(oids: readonly string[], nonRepeaters: number, maxRepetitions: number): Promise<Varbind[]>;
+  /** Every varbind under `root`, in order; a leaf OID with nothing under it yields itself. */
+  walk(root: string): Promise<Varbind[]>;
+  /** Several table columns walked side by side in shared requests; keyed by column OID. */
+  walkColumns(columns: readonly string[]): Promise<Map<string, Varbind[]>>;
+  close(): Promise<void>;
+}
+
+export const SESSION_DEFAULTS = {
+  port: 161,
+  version: '2c' as SnmpVersionName,
+  community: 'public',
+  timeoutMs: 2000,
+  retries: 1,
+  maxRepetitions: 25,
+  maxWalkVarbinds: 1_000_000,
+} as const;
+
+export const ERROR_STATUS = { tooBig: 1, noSuchName: 2 } as const;
+
+export function errorStatusError(
+  device: string,
+  status: number,
+  index: number,
+  oids: readonly string[],
+): PanoptesError {
+  const oid = index > 0 ? oids[index - 1] : undefined;
+  return new PanoptesError(
+    'SNMP_ERROR_STATUS',
+    `${device} answered ${errorStatusName(status)} (error-status ${status}, error-index ${index}${
+      oid === undefined ? '' : `, ${oid}`
+    })`,
+    { details: { device, status, index, ...(oid === undefined ? {} : { oid }) } },
+  );
+}
+
+function notIncreasing(device: string, previous: string, oid: string): PanoptesError {
+  return new PanoptesError(
+    'SNMP_PROTOCOL',
+    `${device} returned OID ${oid} after ${previous} (not increasing); walk stopped`,
+    { details: { device, previous, oid } },
+  );
+}
+
+/** Walk logic shared by every session kind. */
+export abstract class BaseSession implements SnmpSession {
+  abstract readonly device: string;
+  protected abstract readonly version: SnmpVersionName;
+  protected maxRepetitions: number;
+  protected readonly maxWalkVarbinds: number;
+
+  constructor(options: SnmpSessionOptions) {
+    this.maxRepetitions = Math.max(1, options.maxRepetitions ?? SESSION_DEFAULTS.maxRepetitions);
+    this.maxWalkVarbinds = options.maxWalkVarbinds ?? SESSION_DEFAULTS.maxWalkVarbinds;
+  }
+
+  abstract get(oids: readonly string[]): Promise<Varbind[]>;
+  abstract getNext(oids: readonly string[]): Promise<Varbind[]>;
+  abstract getBulk(oids: readonly string[], nonRepeaters: number, maxRepetitions: number): Promise<Varbind[]>;
+  abstract close(): Promise<void>;
+
+  /** GETBULK that lowers max-repetitions while the agent answers tooBig. */
+  protected async bulkAdaptive(oids: readonly string[], repetitions: number): Promise<Varbind[]> {
+    let reps = repetitions;
+    for (;;) {
+      try {
+        return await this.getBulk(oids, 0, reps);
+      } catch (e) {
+        if (!(e instanceof PanoptesError) || e.details['status'] !== ERROR_STATUS.tooBig || reps <= 1)
+          throw e;
+        reps = Math.max(1, Math.floor(reps / 2));
+        this.maxRepetitions = Math.max(1, Math.min(this.maxRepetitions, reps * Math.max(1, oids.length)));
+      }
+    }
+  }
+
+  /** One GETNEXT step of a v1 walk; undefined at the end of the MIB (noSuchName). */
+  private async nextV1(oid: string): Promise<Varbind | undefined> {
+    try {
+      const [vb] = await this.getNext([oid]);
+      return vb;
+    } catch (e) {
+      if (e instanceof PanoptesError && e.details['status'] === ERROR_STATUS.noSuchName) return undefined;
+      throw e;
+    }
+  }
+
+  async walk(root: string): Promise<Varbind[]> {
+    const out: Varbind[] = [];
+    let last = root;
+    for (;;) {
+      const batch =
+        this.version === '1'
+          ? await this.nextV1(last).then((vb) => (vb === undefined ? [] : [vb]))
+          : await this.bulkAdaptive([last], this.maxRepetitions);
+      if (batch.length === 0) break;
+      let done = false;
+      for (const vb of batch) {
+        if (vb.type === SnmpTag.EndOfMibView || !isUnder(root, vb.oid)) {
+          done = true;
+          break;
+        }
+        if (compareOids(vb.oid, last) <= 0) throw notIncreasing(this.device, last, vb.oid);
+        out.push(vb);
+        last = vb.oid;
+      }
+      if (done) break;
+      if (out.length > this.maxWalkVarbinds) {
+        throw new PanoptesError(
+          'SNMP_PROTOCOL',
+          `${this.device}: walk of ${root} passed ${this.maxWalkVarbinds} varbinds`,
+        );
+      }
+    }
+    if (out.length === 0) {
+      // Like snmpwalk: a root that is itself an instance (sysDescr.0) yields its own value.
+      try {
+        const [vb] = await this.get([root]);
+        if (vb !== undefined && !isException(vb.type)) out.push(vb);
+      } catch (e) {
+        if (!(e instanceof PanoptesError) || e.code !== 'SNMP_ERROR_STATUS') throw e;
+      }
+    }
+    return out;
+  }
+
+  async walkColumns(columns: readonly string[]): Promise<Map<string, Varbind[]>> {
+    const result = new Map<string, Varbind[]>(columns.map((c) => [c, []]));
+    if (this.version === '1') {
+      for (const c of columns) result.set(c, await this.walk(c));
+      return result;
+    }
+    const state = columns.map((root) => ({ root, last: root, done: false, out: result.get(root) ?? [] }));
+    let total = 0;
+    for (;;) {
+      const active = state.filter((s) => !s.done);
+      if (active.length === 0) break;
+      const reps = Math.max(1, Math.floor(this.maxRepetitions / active.length));
+      const batch = await this.bulkAdaptive(
+        active.map((s) => s.last),
+        reps,
+      );
+      if (batch.length === 0) break;
+      batch.forEach((vb, j) => {
+        const col = active[j % active.length];
+        if (col === undefined || col.done) return;
+        if (vb.type === SnmpTag.EndOfMibView || !isUnder(col.root, vb.oid)) {
+          col.done = true;
+          return;
+        }
+        if (compareOids(vb.oid, col.last) <= 0) throw notIncreasing(this.device, col.last, vb.oid);
+        col.out.push(vb);
+        col.last = vb.oid;
+        total++;
+      });
+      // Columns that got nothing back in this round (a truncated response) are asked again.
+      if (total > this.maxWalkVarbinds) {
+        throw new PanoptesError(
+          'SNMP_PROTOCOL',
+          `${this.device}: table walk passed ${this.maxWalkVarbinds} varbinds`,
+        );
+      }
+    }
+    return result;
+  }
+}
