@@ -1,0 +1,199 @@
+/**
+ * The polling agent of a node: a ResourceActor per resource it owns, the schedule wheels that
+ * tick them, the polling plugins they match (by compiled resource filter), the cross-node guards
+ * in the store, the plugin runner with its timeout, and the publisher of the results.
+ * Statuses of every tick are emitted on `status$` and counted in `stats`.
+ */
+import { randomUUID } from 'node:crypto';
+import { Subject } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
+import { errorMessage, isPanoptesError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { MetricsGroup, Resource } from '../model/index.js';
+import type { PollingPlugin } from '../plugins/api.js';
+import type { ContextFactory } from '../plugins/context.js';
+import type { LoadedPlugin, PluginSet } from '../plugins/loader.js';
+import { ScheduleService } from '../streams/schedule.js';
+import type { ScheduleEntry, ScheduleTarget } from '../streams/schedule.js';
+import type { StoreKeys } from '../store/keys.js';
+import type { KeyValueStore } from '../store/store.js';
+import type { GuardResult, PollingAgentPort } from './polling-agent-port.js';
+import { ActorRegistry } from './registry.js';
+import { ResourceActor } from './resource-actor.js';
+import type { RunOutcome, RunStatus, RunStatusKind } from './run-status.js';
+import { Supervisor } from './supervisor.js';
+
+export interface PollingAgentOptions {
+  readonly logger: Logger;
+  readonly store: KeyValueStore;
+  readonly keys: StoreKeys;
+  readonly contextFactory: ContextFactory;
+  /** Where results go (the bus, in a pipeline). */
+  readonly publish: (
+    resource: Resource,
+    plugin: LoadedPlugin,
+    groups: readonly MetricsGroup[],
+  ) => Promise<void>;
+  /** Identifies this node in lock tokens. Default a random UUID. */
+  readonly nodeId?: string;
+  /** RxJS scheduler for the schedule streams (virtual time in tests). Default asyncScheduler. */
+  readonly scheduler?: SchedulerLike;
+  /** Schedule resolution, ms. Default 10. */
+  readonly resolutionMs?: number;
+  /** Mailbox size of each ResourceActor. Default 16. */
+  readonly mailboxSize?: number;
+  /** Check the store's last-run key and lease lock (off for a single embedded node). Default true. */
+  readonly distributedGuards?: boolean;
+}
+
+export type PollingStats = Record<RunStatusKind, number>;
+
+export class PollingAgent implements PollingAgentPort {
+  readonly supervisor: Supervisor;
+  readonly mailboxSize: number;
+  readonly status$ = new Subject<RunStatus>();
+  readonly stats: PollingStats = {
+    success: 0,
+    error: 0,
+    timeout: 0,
+    cached: 0,
+    skipped_in_flight: 0,
+    skipped_too_soon: 0,
+    skipped_locked: 0,
+  };
+  private readonly options: PollingAgentOptions;
+  private readonly schedules: ScheduleService;
+  private readonly actors = new ActorRegistry<ResourceActor>();
+  private readonly nodeId: string;
+  private readonly clock: () => number;
+  private polling: LoadedPlugin[] = [];
+  private readonly guards: boolean;
+
+  constructor(options: PollingAgentOptions) {
+    this.options = options;
+    const scheduler = options.scheduler;
+    this.clock = scheduler === undefined ? Date.now : () => scheduler.now();
+    this.schedules = new ScheduleService(options.resolutionMs ?? 10, scheduler);
+    this.supervisor = new Supervisor({ logger: options.logger, now: this.clock });
+    this.mailboxSize = options.mailboxSize ?? 16;
+    this.nodeId = options.nodeId ?? randomUUID();
+    this.guards = options.distributedGuards ?? true;
+  }
+
+  get size(): number {
+    return this.actors.size;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  actor(resourceId: string): ResourceActor | undefined {
+    return this.actors.get(resourceId);
+  }
+
+  start(): void {
+    this.schedules.start();
+  }
+
+  /** The polling plugins in force; every actor re-matches its resource against them. */
+  setPlugins(plugins: PluginSet): void {
+    this.polling = [...plugins.values()].filter((p) => p.kind === 'polling');
+    for (const actor of this.actors.values()) {
+      actor.send({ type: 'update', resource: actor.current, plugins: this.matching(actor.current) });
+    }
+  }
+
+  matching(resource: Resource): LoadedPlugin[] {
+    return this.polling.filter((p) => p.definition.filter === undefined || p.definition.filter(resource));
+  }
+
+  /** Adds or refreshes a resource this node owns. */
+  upsertResource(resource: Resource): void {
+    const actor = this.actors.getOrCreate(resource.resource_id, () => new ResourceActor(resource, this));
+    actor.send({ type: 'update', resource, plugins: this.matching(resource) });
+  }
+
+  async removeResource(resourceId: string): Promise<boolean> {
+    return this.actors.stop(resourceId);
+  }
+
+  /** Stops scheduling and every actor (in-flight runs are aborted and waited for). */
+  async stop(): Promise<void> {
+    this.schedules.stop();
+    await this.actors.stopAll();
+    this.status$.complete();
+  }
+
+  schedule(target: ScheduleTarget, plugin: LoadedPlugin, tag: number): ScheduleEntry {
+    const d = plugin.definition;
+    return this.schedules.add(
+      `${d.name}\u0000${(target as ResourceActor).id}`,
+      d.executeFrequencySeconds * 1000,
+      target,
+      tag,
+    );
+  }
+
+  unschedule(entry: ScheduleEntry): void {
+    this.schedules.remove(entry);
+  }
+
+  async acquire(resource: Resource, plugin: LoadedPlugin, dueAt: number): Promise<GuardResult> {
+    if (!this.guards) return { status: 'ok', lockOwner: undefined };
+    const { store, keys } = this.options;
+    const d = plugin.definition;
+    const periodMs = d.executeFrequencySeconds * 1000;
+    const last = await store.get(keys.last(d.name, resource.resource_id));
+    if (last !== undefined && dueAt - Number(last) < periodMs) return { status: 'skipped_too_soon' };
+    const owner = `${this.nodeId}:${randomUUID()}`;
+    const lockKey = keys.lock(d.name, resource.resource_id);
+    if (!(await store.acquireLock(lockKey, owner, d.timeoutSeconds * 1000 + 5000)))
+      return { status: 'skipped_locked' };
+    await store.set(keys.last(d.name, resource.resource_id), String(dueAt), { ttlMs: periodMs * 2 });
+    return { status: 'ok', lockOwner: owner };
+  }
+
+  async release(resource: Resource, plugin: string, lockOwner: string | undefined): Promise<void> {
+    if (lockOwner === undefined) return;
+    await this.options.store.releaseLock(this.options.keys.lock(plugin, resource.resource_id), lockOwner);
+  }
+
+  async run(resource: Resource, plugin: LoadedPlugin, signal: AbortSignal): Promise<RunOutcome> {
+    const d = plugin.definition;
+    const timeout = new AbortController();
+    const combined = AbortSignal.any([signal, timeout.signal]);
+    const ctx = this.options.contextFactory(d, combined);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<RunOutcome>((resolve) => {
+      timer = setTimeout(() => {
+        timeout.abort(new Error(`plugin ${d.name} timed out after ${d.timeoutSeconds} s`));
+        resolve({ status: 'timeout', error: `plugin ran longer than its timeout of ${d.timeoutSeconds} s` });
+      }, d.timeoutSeconds * 1000);
+    });
+    const ran = (async (): Promise<RunOutcome> => {
+      try {
+        const groups = await (plugin.instance as PollingPlugin).poll(ctx, resource);
+        return { status: 'success', groups };
+      } catch (e) {
+        if (isPanoptesError(e) && e.code === 'SNMP_TIMEOUT') return { status: 'timeout', error: e.message };
+        ctx.logger.warn({ resource: resource.resource_id, err: errorMessage(e) }, 'polling plugin failed');
+        return { status: 'error', error: errorMessage(e) };
+      }
+    })();
+    try {
+      return await Promise.race([ran, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  publish(resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]): Promise<void> {
+    return this.options.publish(resource, plugin, groups);
+  }
+
+  reportStatus(status: RunStatus): void {
+    this.stats[status.status]++;
+    this.status$.next(status);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The message bus interface: Kafka semantics, so the in-process bus (embedded runs, tests) and
+ * the Kafka bus (distributed mode) are interchangeable.
+ *
+ * - Topics are split into partitions; a message's key picks its partition, so one key's messages
+ *   stay in order. A null value with a key is a tombstone (the key was removed).
+ * - Subscribers join a consumer group; the group's members share the partitions, each partition
+ *   owned by one member, and are told what they gained (onAssigned) and lost (onRevoked).
+ * - The offset of a message is committed only after its handler resolved. A handler that throws
+ *   is retried with back-off; after `maxAttempts` the message is skipped and reported to
+ *   onError, so one bad record never stops the rest.
+ */
+
+export interface OutgoingMessage {
+  readonly key: string | null;
+  /** null: tombstone. */
+  readonly value: string | Buffer | null;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface BusMessage {
+  readonly topic: string;
+  readonly partition: number;
+  /** Position in the partition (Kafka offsets are 64-bit; kept as a decimal string). */
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Epoch milliseconds. */
+  readonly timestamp: number;
+}
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface SubscribeOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group with no committed offset starts: true earliest, false (default) latest. */
+  readonly fromBeginning?: boolean;
+  readonly handler: (message: BusMessage) => Promise<void>;
+  readonly onAssigned?: (partitions: readonly TopicPartition[]) => Promise<void> | void;
+  readonly onRevoked?: (partitions: readonly TopicPartition[]) => Promise<void> | void;
+  /** A message skipped after its handler failed maxAttempts times. */
+  readonly onError?: (error: unknown, message: BusMessage) => void;
+  /** Handler attempts per message before it is skipped. Default 5. */
+  readonly maxAttempts?: number;
+}
+
+export interface Subscription {
+  readonly groupId: string;
+  /** The partitions this member owns right now. */
+  assignment(): TopicPartition[];
+  /** Leaves the group after in-flight handlers finish; their offsets are committed. */
+  stop(): Promise<void>;
+}
+
+export interface MessageBus {
+  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,54 @@
+/**
+ * The plugin API. A plugin module exports a class with one of three shapes:
+ *   DiscoveryPlugin   discover(ctx)            -> resources to add or refresh
+ *   EnrichmentPlugin  enrich(ctx, resource)    -> enrichment groups for the resource
+ *   PollingPlugin     poll(ctx, resource)      -> metrics groups for the resource
+ * The class is constructed with no arguments once per plugin file; everything a run needs comes
+ * in its context.
+ */
+import type { Logger } from '../log.js';
+import type { EnrichmentGroup, MetricsGroup, Resource } from '../model/index.js';
+import type { SnmpSession } from '../snmp/session.js';
+import type { KeyValueStore } from '../store/store.js';
+import type { PluginDefinition } from './plugin-file.js';
+
+export type PluginKind = 'discovery' | 'enrichment' | 'polling';
+
+export interface PluginContext {
+  /** The plugin's validated, frozen configuration (its .panoptes-plugin file). */
+  readonly config: PluginDefinition;
+  readonly logger: Logger;
+  /** Aborted when the run times out or the poller stops. */
+  readonly signal: AbortSignal;
+  /** An SNMP session to the resource's endpoint with the plugin's [snmp] settings and secrets. */
+  snmp(resource: Resource): Promise<SnmpSession>;
+  /** The enrichment cached for a resource in a namespace, if any and not expired. */
+  enrichment(resourceId: string, namespace: string): Promise<EnrichmentGroup | undefined>;
+  /** A secret for a site (falls back to the default); never log it. */
+  secret(name: string, site: string): Promise<string | undefined>;
+  readonly store: KeyValueStore;
+}
+
+export interface DiscoveryPlugin {
+  discover(ctx: PluginContext): Promise<readonly Resource[]>;
+}
+
+export interface EnrichmentPlugin {
+  enrich(ctx: PluginContext, resource: Resource): Promise<readonly EnrichmentGroup[]>;
+}
+
+export interface PollingPlugin {
+  poll(ctx: PluginContext, resource: Resource): Promise<readonly MetricsGroup[]>;
+}
+
+export type PluginInstance = DiscoveryPlugin | EnrichmentPlugin | PollingPlugin;
+
+/** Which kind an instance is, by the method it has. */
+export function pluginKindOf(instance: unknown): PluginKind | undefined {
+  if (typeof instance !== 'object' || instance === null) return undefined;
+  const o = instance as Record<string, unknown>;
+  if (typeof o['poll'] === 'function') return 'polling';
+  if (typeof o['enrich'] === 'function') return 'enrichment';
+  if (typeof o['discover'] === 'function') return 'discovery';
+  return undefined;
+}
