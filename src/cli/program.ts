@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerFilter } from './commands/filter.js';
+import { registerSimulate } from './commands/simulate.js';
 import { registerSnmp } from './commands/snmp.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -41,5 +42,6 @@ export function createProgram(setExitCode: (code: number) => void): Command {
   registerValidate(program, setExitCode);
   registerFilter(program, setExitCode);
   registerSnmp(program, setExitCode);
+  registerSimulate(program, setExitCode);
   return program;
 }
