@@ -3,8 +3,9 @@
  * named ones. Each prints its table and writes bench/results/<name>.json.
  */
 import { main as dsl } from './dsl.bench.js';
+import { main as snmp } from './snmp.bench.js';
 
-const BENCHES: Readonly<Record<string, () => void | Promise<void>>> = { dsl };
+const BENCHES: Readonly<Record<string, () => void | Promise<void>>> = { dsl, snmp };
 
 async function run(argv: readonly string[]): Promise<number> {
   const names = argv.filter((a) => !a.startsWith('-'));

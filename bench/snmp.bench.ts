@@ -1,0 +1,166 @@
+/**
+ * SNMP benchmark: the same bulk walk (`1.3.6.1.2.1`: system group, ifTable, ifXTable) of every
+ * device of a synthetic fleet served by the project's simulator on loopback, by
+ *   (a) the project's engine, decoding inline,
+ *   (b) the project's engine with a Piscina decode pool,
+ *   (c) the net-snmp npm session API (a session per device, subtree()) as a naive user would,
+ *   (d) net-snmp's C snmpbulkwalk, one process per device.
+ * Each subject runs in its own process(es); what is reported is the CPU time of the polling
+ * process, not the simulator's: varbinds, CPU-seconds, CPU microseconds per varbind, and the
+ * ratio to snmpbulkwalk.
+ *
+ *   npm run bench -- snmp            (SNMP_BENCH_DEVICES, SNMP_BENCH_INTERFACES to resize)
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { syntheticCommunity } from '../src/sim/synthetic.js';
+import { printTable, writeResults } from './lib/report.js';
+import type { BenchRow } from './lib/report.js';
+import type { PollerResult, PollerSubject, PollerTask } from './snmp-poller.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+interface Simulator {
+  readonly child: ChildProcess;
+  readonly host: string;
+  readonly port: number;
+}
+
+function startSimulator(devices: number, interfaces: number): Promise<Simulator> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [CLI, 'simulate', '--port', '0', '--synthetic', `${devices}:${interfaces}`],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`simulator did not start in 30 s: ${out}`));
+    }, 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on ([\d.]+):(\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve({ child, host: m[1] ?? '127.0.0.1', port: Number(m[2]) });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`simulator exited with ${String(code)}: ${out}`));
+    });
+  });
+}
+
+function run(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${command} exited ${String(code)}: ${err}`)),
+    );
+  });
+}
+
+async function nodeSubject(task: PollerTask): Promise<PollerResult> {
+  const out = await run(process.execPath, [
+    '--import',
+    'tsx',
+    join(ROOT, 'bench', 'snmp-poller.ts'),
+    JSON.stringify(task),
+  ]);
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as PollerResult;
+}
+
+/**
+ * snmpbulkwalk once per device, `concurrency` at a time, under one bash whose `times` builtin
+ * reports the CPU of every finished descendant.
+ */
+async function snmpbulkwalkSubject(task: Omit<PollerTask, 'subject'>): Promise<PollerResult> {
+  const communities = Array.from({ length: task.devices }, (_, i) => syntheticCommunity(i + 1)).join('\n');
+  const script = [
+    `printf '%s\\n' "$COMMUNITIES" | xargs -P ${task.concurrency} -I{} \\`,
+    `  snmpbulkwalk -v2c -c {} -On -Oq -Cr${task.maxRepetitions} -t 5 -r 2 -m '' ${task.host}:${task.port} ${task.root} \\`,
+    `  | wc -l`,
+    'times',
+  ].join('\n');
+  const t0 = performance.now();
+  const out = await run('bash', ['-c', script], { ...process.env, COMMUNITIES: communities, MIBS: '' });
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const lines = out.trim().split('\n');
+  const varbinds = Number(lines[0]);
+  // `times`: shell user/sys, then children user/sys, as "XmY.YYYs XmY.YYYs".
+  const seconds = (s: string): number => {
+    const m = /(\d+)m([\d.]+)s/.exec(s);
+    return m === null ? 0 : Number(m[1]) * 60 + Number(m[2]);
+  };
+  const children = (lines.at(-1) ?? '').split(/\s+/);
+  const userSeconds = seconds(children[0] ?? '');
+  const cpuSeconds = userSeconds + seconds(children[1] ?? '');
+  return { varbinds, cpuSeconds, userSeconds, wallSeconds, errors: 0 };
+}
+
+export interface SnmpBenchOptions {
+  readonly devices?: number;
+  readonly interfaces?: number;
+  readonly maxRepetitions?: number;
+}
+
+export async function runSnmpBench(options: SnmpBenchOptions = {}): Promise<BenchRow[]> {
+  const devices = options.devices ?? Number(process.env['SNMP_BENCH_DEVICES'] ?? 500);
+  const interfaces = options.interfaces ?? Number(process.env['SNMP_BENCH_INTERFACES'] ?? 24);
+  const maxRepetitions = options.maxRepetitions ?? 25;
+  const sim = await startSimulator(devices, interfaces);
+  const base = {
+    host: sim.host,
+    port: sim.port,
+    devices,
+    root: '1.3.6.1.2.1',
+    maxRepetitions,
+    concurrency: 64,
+    warmup: 50,
+  };
+  const results = new Map<string, PollerResult>();
+  try {
+    results.set('snmpbulkwalk', await snmpbulkwalkSubject({ ...base, concurrency: 4 }));
+    const subjects: PollerSubject[] = ['engine-inline', 'engine-pool', 'net-snmp'];
+    for (const subject of subjects) results.set(subject, await nodeSubject({ ...base, subject, workers: 1 }));
+  } finally {
+    sim.child.kill('SIGTERM');
+  }
+  const rows: BenchRow[] = [];
+  for (const [subject, r] of results) {
+    const push = (metric: string, value: number, unit: string): void => {
+      rows.push({ bench: 'snmp', subject, metric, value, unit });
+    };
+    const per = (seconds: number): number => (seconds / Math.max(1, r.varbinds)) * 1e6;
+    push('cpu_us_per_varbind', per(r.cpuSeconds), 'us');
+    push('user_us_per_varbind', per(r.userSeconds), 'us');
+    push('system_us_per_varbind', per(r.cpuSeconds - r.userSeconds), 'us');
+    push('varbinds', r.varbinds, 'varbinds');
+    push('cpu_seconds', r.cpuSeconds, 's');
+    push('wall_seconds', r.wallSeconds, 's');
+    push('errors', r.errors, 'devices');
+  }
+  return rows;
+}
+
+export async function main(): Promise<void> {
+  const rows = await runSnmpBench();
+  printTable(rows, 'snmpbulkwalk');
+  const file = writeResults('snmp', rows, { root: '1.3.6.1.2.1', note: 'CPU of the polling process only' });
+  console.log(`\nwritten: ${file}`);
+}
