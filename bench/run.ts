@@ -2,10 +2,11 @@
  * Benchmark runner: `npm run bench` runs every benchmark, `npm run bench -- NAME [NAME...]` the
  * named ones. Each prints its table and writes bench/results/<name>.json.
  */
+import { main as actors } from './actors.bench.js';
 import { main as dsl } from './dsl.bench.js';
 import { main as snmp } from './snmp.bench.js';
 
-const BENCHES: Readonly<Record<string, () => void | Promise<void>>> = { dsl, snmp };
+const BENCHES: Readonly<Record<string, () => void | Promise<void>>> = { dsl, snmp, actors };
 
 async function run(argv: readonly string[]): Promise<number> {
   const names = argv.filter((a) => !a.startsWith('-'));

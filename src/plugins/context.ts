@@ -45,8 +45,14 @@ export function createContextFactory(deps: ContextDependencies): ContextFactory 
     return parsed.value;
   };
 
+  // One child logger per plugin definition: creating one per run is measurable at 3k runs/s.
+  const loggers = new WeakMap<PluginDefinition, Logger>();
   return (plugin, signal) => {
-    const logger = deps.logger.child({ plugin: plugin.name });
+    let logger = loggers.get(plugin);
+    if (logger === undefined) {
+      logger = deps.logger.child({ plugin: plugin.name });
+      loggers.set(plugin, logger);
+    }
     const snmp = async (resource: Resource): Promise<SnmpSession> => {
       if (deps.snmp === undefined) {
         throw new PanoptesError('NOT_IMPLEMENTED', `plugin ${plugin.name}: no SNMP engine in this process`);
