@@ -50,6 +50,7 @@ export class V3Session extends BaseSession {
   readonly device: string;
   protected readonly version: SnmpVersionName = '3';
   private readonly session: snmp.Session;
+  private readonly privProtocol: 'des' | 'aes' | undefined;
   private closed = false;
 
   constructor(
@@ -59,6 +60,7 @@ export class V3Session extends BaseSession {
     super(options);
     const v3 = options.v3;
     if (v3 === undefined) throw new PanoptesError('USAGE', 'SNMPv3 needs a user (security name) and a level');
+    this.privProtocol = v3.level === 'authPriv' ? (v3.privProtocol ?? 'aes') : undefined;
     const port = options.port ?? SESSION_DEFAULTS.port;
     this.device = `${options.host}:${port}`;
     const user: snmp.User = { name: v3.user, level: LEVELS[v3.level] };
@@ -87,6 +89,16 @@ export class V3Session extends BaseSession {
   }
 
   private convertError(e: unknown, oids: readonly string[]): Error {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (this.privProtocol === 'des' && (code === 'ERR_OSSL_EVP_UNSUPPORTED' || /unsupported/i.test(String(e)))) {
+      return new PanoptesError(
+        'CONFIG_INVALID',
+        `${this.device}: SNMPv3 DES privacy is not available in this Node.js: its OpenSSL 3 keeps DES in the ` +
+          `legacy provider. Start node with --openssl-legacy-provider (e.g. NODE_OPTIONS=--openssl-legacy-provider) ` +
+          `or use AES privacy.`,
+        { cause: e, details: { device: this.device } },
+      );
+    }
     if (e instanceof Error && e.name === 'RequestTimedOutError') {
       return new PanoptesError('SNMP_TIMEOUT', `no answer from ${this.device} (SNMPv3)`, {
         cause: e,

@@ -12,7 +12,7 @@ import { SnmpEngine } from '../../snmp/engine.js';
 import { parseOid } from '../../snmp/oid.js';
 import type { SnmpSessionOptions, V3Level } from '../../snmp/session.js';
 import { formatSnmprec } from '../../snmp/snmprec.js';
-import { TAG_NAMES, isException } from '../../snmp/types.js';
+import { SnmpTag, isException } from '../../snmp/types.js';
 import type { Varbind } from '../../snmp/types.js';
 import { EXIT, processIo } from '../io.js';
 import type { CliIo } from '../io.js';
@@ -84,11 +84,18 @@ function sessionOptions(targetText: string, o: SnmpCliOptions): SnmpSessionOptio
   };
 }
 
+/** RFC 3416 spellings. */
+const EXCEPTION_NAMES: ReadonlyMap<number, string> = new Map([
+  [SnmpTag.NoSuchObject, 'noSuchObject'],
+  [SnmpTag.NoSuchInstance, 'noSuchInstance'],
+  [SnmpTag.EndOfMibView, 'endOfMibView'],
+]);
+
 function print(varbinds: readonly Varbind[], io: CliIo): void {
   const lines: string[] = [];
   for (const vb of varbinds) {
     if (isException(vb.type)) {
-      io.err(`${vb.oid}: ${TAG_NAMES.get(vb.type) ?? `type ${vb.type}`}\n`);
+      io.err(`${vb.oid}: ${EXCEPTION_NAMES.get(vb.type) ?? `type ${vb.type}`}\n`);
       continue;
     }
     const line = formatSnmprec(vb);
