@@ -26,6 +26,8 @@ class TransportSession extends BaseSession {
   readonly device: string;
   protected readonly version: SnmpVersionName;
   private readonly target: SnmpTarget;
+  /** The per-device in-flight limit counts by this (never logged: it may hold the community). */
+  private readonly limitKey: string;
   private readonly community: Buffer;
   private readonly timing: RequestTiming;
   private readonly versionNumber: number;
@@ -40,15 +42,31 @@ class TransportSession extends BaseSession {
     this.version = options.version ?? SESSION_DEFAULTS.version;
     this.versionNumber = this.version === '1' ? SnmpVersion.v1 : SnmpVersion.v2c;
     this.community = Buffer.from(options.community ?? SESSION_DEFAULTS.community, 'latin1');
+    // One agent per address and community: simulators and proxies serve many devices on one
+    // port, told apart by community, and must not be throttled as one device.
+    this.limitKey =
+      options.limitKey ?? `${this.device}\u0000${options.community ?? SESSION_DEFAULTS.community}`;
     this.timing = {
       timeoutMs: options.timeoutMs ?? SESSION_DEFAULTS.timeoutMs,
       retries: options.retries ?? SESSION_DEFAULTS.retries,
     };
   }
 
-  private async send(pduType: number, oids: readonly string[], a = 0, b = 0): Promise<SnmpMessage> {
-    const message = await this.transport.request(
+  /**
+   * One request through the transport's callback API; an answer with a non-zero error-status
+   * becomes an SNMP_ERROR_STATUS error. Neither callback may throw.
+   */
+  private call(
+    pduType: number,
+    oids: readonly string[],
+    a: number,
+    b: number,
+    resolve: (message: SnmpMessage) => void,
+    reject: (error: Error) => void,
+  ): void {
+    this.transport.requestWith(
       this.target,
+      this.device,
       (requestId) =>
         encodeRequest(
           {
@@ -62,10 +80,45 @@ class TransportSession extends BaseSession {
           oids,
         ),
       this.timing,
+      {
+        resolve: (message) => {
+          if (message.errorStatus === 0) resolve(message);
+          else reject(errorStatusError(this.device, message.errorStatus, message.errorIndex, oids));
+        },
+        reject,
+      },
+      this.limitKey,
     );
-    if (message.errorStatus !== 0)
-      throw errorStatusError(this.device, message.errorStatus, message.errorIndex, oids);
-    return message;
+  }
+
+  private send(pduType: number, oids: readonly string[], a = 0, b = 0): Promise<SnmpMessage> {
+    return new Promise((resolve, reject) => this.call(pduType, oids, a, b, resolve, reject));
+  }
+
+  /** Walks send their GETBULKs here, straight to the transport. */
+  protected override bulkRequest(
+    oids: readonly string[],
+    nonRepeaters: number,
+    maxRepetitions: number,
+    resolve: (varbinds: Varbind[]) => void,
+    reject: (error: Error) => void,
+  ): void {
+    if (this.version === '1') {
+      reject(this.noBulkInV1());
+      return;
+    }
+    this.call(
+      PduType.GetBulkRequest,
+      oids,
+      nonRepeaters,
+      maxRepetitions,
+      (message) => resolve(message.varbinds),
+      reject,
+    );
+  }
+
+  private noBulkInV1(): PanoptesError {
+    return new PanoptesError('USAGE', `${this.device}: GETBULK does not exist in SNMPv1; use GETNEXT`);
   }
 
   async get(oids: readonly string[]): Promise<Varbind[]> {
@@ -87,9 +140,7 @@ class TransportSession extends BaseSession {
   }
 
   async getBulk(oids: readonly string[], nonRepeaters: number, maxRepetitions: number): Promise<Varbind[]> {
-    if (this.version === '1') {
-      throw new PanoptesError('USAGE', `${this.device}: GETBULK does not exist in SNMPv1; use GETNEXT`);
-    }
+    if (this.version === '1') throw this.noBulkInV1();
     return (await this.send(PduType.GetBulkRequest, oids, nonRepeaters, maxRepetitions)).varbinds;
   }
 

@@ -47,10 +47,21 @@ function nextArc(s: string, i: number): number {
   return i + 1;
 }
 
-/** Negative, zero or positive as `a` sorts before, equal to or after `b`, by arcs. */
+/**
+ * Negative, zero or positive as `a` sorts before, equal to or after `b`, by arcs.
+ *
+ * Characters before the arc holding the first difference are the same in both strings, so those
+ * arcs are equal: the comparison skips them at the cost of one character comparison each and
+ * parses only from that arc on. A walk compares OIDs that mostly share all but their last arcs.
+ */
 export function compareOids(a: string, b: string): number {
-  let i = 0;
-  let j = 0;
+  if (a === b) return 0;
+  const common = Math.min(a.length, b.length);
+  let k = 0;
+  while (k < common && a.charCodeAt(k) === b.charCodeAt(k)) k++;
+  while (k > 0 && a.charCodeAt(k - 1) !== 46) k--;
+  let i = k;
+  let j = k;
   for (;;) {
     const aDone = i > a.length;
     const bDone = j > b.length;

@@ -5,6 +5,7 @@
  */
 import { PanoptesError } from '../errors.js';
 import { compareOids, isUnder } from './oid.js';
+import { nameOrder } from './pdu.js';
 import { isException, SnmpTag, errorStatusName } from './types.js';
 import type { Varbind } from './types.js';
 
@@ -26,6 +27,12 @@ export interface SnmpSessionOptions {
   readonly maxRepetitions?: number;
   /** Walks stop with an error past this many varbinds. Default 1,000,000. */
   readonly maxWalkVarbinds?: number;
+  /**
+   * What the per-device in-flight limit counts by. Default: address, port and community (a
+   * simulator or proxy serves many devices on one port, told apart by community). Give the
+   * same key to sessions that must share one device's limit.
+   */
+  readonly limitKey?: string;
   readonly v3?: V3Credentials;
 }
 
@@ -82,6 +89,10 @@ export function errorStatusError(
   );
 }
 
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
 function notIncreasing(device: string, previous: string, oid: string): PanoptesError {
   return new PanoptesError(
     'SNMP_PROTOCOL',
@@ -133,26 +144,102 @@ export abstract class BaseSession implements SnmpSession {
     }
   }
 
-  async walk(root: string): Promise<Varbind[]> {
+  /**
+   * GETBULK reporting through callbacks rather than a promise: walks issue one per step, and a
+   * walk is then a chain of callbacks instead of several awaits per step. By default a wrapper
+   * around getBulk(); sessions that can do better override it. `reject` gets what getBulk would
+   * throw; neither callback may throw.
+   */
+  protected bulkRequest(
+    oids: readonly string[],
+    nonRepeaters: number,
+    maxRepetitions: number,
+    resolve: (varbinds: Varbind[]) => void,
+    reject: (error: Error) => void,
+  ): void {
+    this.getBulk(oids, nonRepeaters, maxRepetitions).then(resolve, (e: unknown) => reject(asError(e)));
+  }
+
+  walk(root: string): Promise<Varbind[]> {
+    return this.version === '1' ? this.walkV1(root) : this.walkBulk(root);
+  }
+
+  /**
+   * A v2c/v3 walk: GETBULK from the last OID received, max-repetitions halved while the agent
+   * answers tooBig (as bulkAdaptive does), until a varbind leaves the subtree or ends the MIB.
+   */
+  private walkBulk(root: string): Promise<Varbind[]> {
+    return new Promise<Varbind[]>((resolve, reject) => {
+      const out: Varbind[] = [];
+      let last = root;
+      let reps = this.maxRepetitions;
+      let rootArcs = 1;
+      for (let i = 0; i < root.length; i++) if (root.charCodeAt(i) === 46) rootArcs++;
+      const ask = (): void => this.bulkRequest([last], 0, reps, onBatch, onError);
+      const onError = (e: Error): void => {
+        if (e instanceof PanoptesError && e.details['status'] === ERROR_STATUS.tooBig && reps > 1) {
+          reps = Math.max(1, Math.floor(reps / 2));
+          this.maxRepetitions = Math.max(1, Math.min(this.maxRepetitions, reps));
+          ask();
+          return;
+        }
+        reject(e);
+      };
+      const onBatch = (batch: Varbind[]): void => {
+        try {
+          let done = batch.length === 0;
+          // Straight from the decoder when the batch is the message it just decoded: a name that
+          // sorts after the previous one (accepted, so under the root) and shares at least the
+          // root's arcs with it is under the root and increasing; anything else is checked on
+          // the strings.
+          const order = nameOrder(batch);
+          for (let i = 0; i < batch.length; i++) {
+            const vb = batch[i] as Varbind;
+            if (vb.type === SnmpTag.EndOfMibView) {
+              done = true;
+              break;
+            }
+            const shared = i > 0 && order !== undefined ? (order[i] ?? -1) : -1;
+            if (shared < rootArcs) {
+              if (!isUnder(root, vb.oid)) {
+                done = true;
+                break;
+              }
+              if (compareOids(vb.oid, last) <= 0) throw notIncreasing(this.device, last, vb.oid);
+            }
+            out.push(vb);
+            last = vb.oid;
+          }
+          if (done) {
+            this.walkEnd(root, out).then(resolve, reject);
+            return;
+          }
+          if (out.length > this.maxWalkVarbinds) {
+            throw new PanoptesError(
+              'SNMP_PROTOCOL',
+              `${this.device}: walk of ${root} passed ${this.maxWalkVarbinds} varbinds`,
+            );
+          }
+          reps = this.maxRepetitions;
+          ask();
+        } catch (e) {
+          reject(asError(e));
+        }
+      };
+      ask();
+    });
+  }
+
+  /** A v1 walk: GETNEXT after GETNEXT. */
+  private async walkV1(root: string): Promise<Varbind[]> {
     const out: Varbind[] = [];
     let last = root;
     for (;;) {
-      const batch =
-        this.version === '1'
-          ? await this.nextV1(last).then((vb) => (vb === undefined ? [] : [vb]))
-          : await this.bulkAdaptive([last], this.maxRepetitions);
-      if (batch.length === 0) break;
-      let done = false;
-      for (const vb of batch) {
-        if (vb.type === SnmpTag.EndOfMibView || !isUnder(root, vb.oid)) {
-          done = true;
-          break;
-        }
-        if (compareOids(vb.oid, last) <= 0) throw notIncreasing(this.device, last, vb.oid);
-        out.push(vb);
-        last = vb.oid;
-      }
-      if (done) break;
+      const vb = await this.nextV1(last);
+      if (vb === undefined || vb.type === SnmpTag.EndOfMibView || !isUnder(root, vb.oid)) break;
+      if (compareOids(vb.oid, last) <= 0) throw notIncreasing(this.device, last, vb.oid);
+      out.push(vb);
+      last = vb.oid;
       if (out.length > this.maxWalkVarbinds) {
         throw new PanoptesError(
           'SNMP_PROTOCOL',
@@ -160,14 +247,17 @@ export abstract class BaseSession implements SnmpSession {
         );
       }
     }
-    if (out.length === 0) {
-      // Like snmpwalk: a root that is itself an instance (sysDescr.0) yields its own value.
-      try {
-        const [vb] = await this.get([root]);
-        if (vb !== undefined && !isException(vb.type)) out.push(vb);
-      } catch (e) {
-        if (!(e instanceof PanoptesError) || e.code !== 'SNMP_ERROR_STATUS') throw e;
-      }
+    return this.walkEnd(root, out);
+  }
+
+  /** Like snmpwalk: a root that is itself an instance (sysDescr.0) yields its own value. */
+  private async walkEnd(root: string, out: Varbind[]): Promise<Varbind[]> {
+    if (out.length > 0) return out;
+    try {
+      const [vb] = await this.get([root]);
+      if (vb !== undefined && !isException(vb.type)) out.push(vb);
+    } catch (e) {
+      if (!(e instanceof PanoptesError) || e.code !== 'SNMP_ERROR_STATUS') throw e;
     }
     return out;
   }

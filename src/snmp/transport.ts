@@ -11,12 +11,28 @@
  * - An answer is accepted only from the address and port the request went to, with a known
  *   request-id, and only if it decodes; anything else is dropped and counted, never thrown.
  * - Decoding happens inline, or in a Piscina worker pool when a decoder is supplied.
+ *
+ * The per-request path is kept lean, because at fleet scale it runs tens of thousands of times
+ * a second:
+ * - An answer is decoded once, straight away (the request-id comes with it); only what does not
+ *   decode is parsed again, just far enough to find its request-id and count it correctly.
+ * - Datagrams are sent in bursts: while other requests are outstanding, a request started while
+ *   handling an answer is queued, and the queue is flushed once the event loop has handled every
+ *   answer that was ready (setImmediate). One burst wakes the agent, or the kernel's receive
+ *   path, once instead of once per request. A lone request goes out at once.
+ * - Timeouts need no timer per request (DeadlineQueues): arming one is a clock read and two
+ *   array stores, cancelling it one store.
+ * - Sessions can use requestWith(), which reports through callbacks, instead of request(), which
+ *   wraps them in a promise; the request's slot is released before its callback runs, so a walk
+ *   sends its next request from the callback without queueing behind itself.
  */
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { PanoptesError } from '../errors.js';
+import { DeadlineQueues } from './deadlines.js';
+import type { Deadline, DeadlineQueue } from './deadlines.js';
 import { Fifo } from './fifo.js';
 import { decodeMessage, peekRequestId } from './pdu.js';
 import type { SnmpMessage } from './pdu.js';
@@ -68,28 +84,52 @@ export interface TransportStats {
   queued: number;
 }
 
-interface Job {
-  readonly target: SnmpTarget;
-  readonly deviceKey: string;
-  readonly build: (requestId: number) => Uint8Array;
-  readonly timing: RequestTiming;
+/** Where a request's outcome goes: exactly one of the two is called, once. */
+export interface RequestCallbacks {
   readonly resolve: (message: SnmpMessage) => void;
   readonly reject: (error: Error) => void;
-  address?: string;
-  requestId?: number;
-  bytes?: Uint8Array;
-  attempts: number;
-  timer?: NodeJS.Timeout;
-  socket?: Socket;
-  decoding?: boolean;
-  /** The attempt's timer fired while its answer was being decoded. */
-  timeoutDeferred?: boolean;
+}
+
+/** One request, from submission to its answer or its last timeout. */
+class Job implements Deadline {
+  /** The resolved address, once known. */
+  address: string | undefined = undefined;
+  /** 0 until the first attempt is sent (request-ids are 1..2^31-1). */
+  requestId = 0;
+  bytes: Uint8Array | undefined = undefined;
+  attempts = 0;
+  socket: Socket | undefined = undefined;
+  /** Answers to this job being decoded by the worker pool. */
+  decoding = 0;
+  /** The attempt's timer fired while answers were being decoded. */
+  timeoutDeferred = false;
+  /** Answered, failed or rejected: nothing more is sent for it. */
+  settled = false;
+  /** Where the current attempt's timeout is armed (see DeadlineQueues). */
+  deadlineQueue: DeadlineQueue<Deadline> | undefined = undefined;
+  deadlineSlot = 0;
+
+  constructor(
+    readonly target: SnmpTarget,
+    readonly deviceKey: string,
+    readonly build: (requestId: number) => Uint8Array,
+    readonly timing: RequestTiming,
+    readonly callbacks: RequestCallbacks,
+    /** What the per-device in-flight limit counts by (defaults to deviceKey). */
+    readonly limitKey: string = deviceKey,
+  ) {}
 }
 
 interface DeviceSlots {
   /** Jobs of this device started or waiting for a global slot. */
   slots: number;
-  readonly waiting: Fifo<Job>;
+  /** Created when a job first has to wait. */
+  waiting: Fifo<Job> | undefined;
+}
+
+interface Resolved {
+  readonly address: string;
+  readonly v6: boolean;
 }
 
 const MAX_REQUEST_ID = 0x7fffffff;
@@ -107,11 +147,19 @@ export class SnmpTransport {
   private readonly pending = new Map<number, Job>();
   private readonly devices = new Map<string, DeviceSlots>();
   private readonly globalWaiting = new Fifo<Job>();
-  private readonly resolved = new Map<string, string>();
+  /** Host (name or address literal) to address and family, resolved once. */
+  private readonly resolved = new Map<string, Resolved>();
+  /** Jobs whose host name is being looked up. */
+  private readonly resolving = new Set<Job>();
   private inFlight = 0;
   private closed = false;
   private decodeBatch: { job: Job; message: Uint8Array }[] = [];
   private decodeScheduled = false;
+  /** Attempts to send at the end of this event-loop turn. */
+  private sendQueue: Job[] = [];
+  private flushScheduled = false;
+  private readonly flush = (): void => this.flushSends();
+  private readonly timeouts = new DeadlineQueues<Job>((job) => this.onTimeout(job));
   readonly stats: TransportStats = {
     sent: 0,
     retries: 0,
@@ -141,37 +189,55 @@ export class SnmpTransport {
     build: (requestId: number) => Uint8Array,
     timing: RequestTiming,
   ): Promise<SnmpMessage> {
-    if (this.closed) return Promise.reject(new PanoptesError('SNMP_TIMEOUT', 'SNMP transport is closed'));
+    if (this.closed) return Promise.reject(closedError('SNMP transport is closed'));
     return new Promise<SnmpMessage>((resolve, reject) => {
-      const job: Job = {
-        target,
-        deviceKey: `${target.host}:${target.port}`,
-        build,
-        timing,
-        resolve,
-        reject,
-        attempts: 0,
-      };
-      this.submit(job);
+      this.submit(new Job(target, `${target.host}:${target.port}`, build, timing, { resolve, reject }));
     });
+  }
+
+  /**
+   * request() for callers that keep their own state: the outcome goes to `callbacks`, called
+   * from the transport's own event handlers (or at once with the error when the transport is
+   * closed), after the request's slot has been released; they must not throw. `deviceKey`
+   * names the device in messages and must be `host:port`; `limitKey` is what the per-device
+   * in-flight limit counts by (default deviceKey). It is kept in memory only, never logged, so
+   * it may hold a community.
+   */
+  requestWith(
+    target: SnmpTarget,
+    deviceKey: string,
+    build: (requestId: number) => Uint8Array,
+    timing: RequestTiming,
+    callbacks: RequestCallbacks,
+    limitKey: string = deviceKey,
+  ): void {
+    if (this.closed) {
+      callbacks.reject(closedError('SNMP transport is closed'));
+      return;
+    }
+    this.submit(new Job(target, deviceKey, build, timing, callbacks, limitKey));
   }
 
   /** Stops every socket; requests still waiting are rejected. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const error = new PanoptesError(
-      'SNMP_TIMEOUT',
-      'SNMP transport closed while the request was outstanding',
-    );
+    const error = closedError('SNMP transport closed while the request was outstanding');
     for (const job of this.pending.values()) {
-      clearTimeout(job.timer);
-      job.reject(error);
+      this.timeouts.cancel(job);
+      job.settled = true;
+      job.callbacks.reject(error);
     }
     this.pending.clear();
-    for (const job of this.globalWaiting.drain()) job.reject(error);
-    for (const d of this.devices.values()) for (const job of d.waiting.drain()) job.reject(error);
+    for (const job of this.resolving) job.callbacks.reject(error);
+    this.resolving.clear();
+    for (const job of this.globalWaiting.drain()) job.callbacks.reject(error);
+    for (const d of this.devices.values()) {
+      for (const job of d.waiting?.drain() ?? []) job.callbacks.reject(error);
+    }
     this.devices.clear();
+    this.timeouts.stop();
+    this.sendQueue = [];
     await Promise.all(
       [...this.sockets4, ...this.sockets6].map((s) => new Promise<void>((r) => s.close(() => r()))),
     );
@@ -179,16 +245,16 @@ export class SnmpTransport {
   }
 
   private submit(job: Job): void {
-    let device = this.devices.get(job.deviceKey);
+    let device = this.devices.get(job.limitKey);
     if (device === undefined) {
-      device = { slots: 0, waiting: new Fifo<Job>() };
-      this.devices.set(job.deviceKey, device);
+      device = { slots: 0, waiting: undefined };
+      this.devices.set(job.limitKey, device);
     }
     if (device.slots < this.perDevice) {
       device.slots++;
       this.enqueueGlobal(job);
     } else {
-      device.waiting.push(job);
+      (device.waiting ??= new Fifo<Job>()).push(job);
       this.stats.queued++;
     }
   }
@@ -205,17 +271,17 @@ export class SnmpTransport {
   private finish(job: Job): void {
     this.inFlight--;
     this.stats.inFlight = this.inFlight;
-    const device = this.devices.get(job.deviceKey);
+    const device = this.devices.get(job.limitKey);
     if (device !== undefined) {
       device.slots--;
-      const next = device.waiting.shift();
+      const next = device.waiting?.shift();
       if (next !== undefined) {
         this.stats.queued--;
         device.slots++;
         this.globalWaiting.push(next);
         this.stats.queued++;
       } else if (device.slots === 0) {
-        this.devices.delete(job.deviceKey);
+        this.devices.delete(job.limitKey);
       }
     }
     while (this.inFlight < this.maxInFlight) {
@@ -238,25 +304,30 @@ export class SnmpTransport {
     this.inFlight++;
     this.stats.inFlight = this.inFlight;
     const host = job.target.host;
-    if (isIP(host) !== 0) {
-      job.address = host;
-      this.send(job);
-      return;
-    }
     const known = this.resolved.get(host);
     if (known !== undefined) {
-      job.address = known;
-      this.send(job);
+      this.send(job, known);
       return;
     }
+    const family = isIP(host);
+    if (family !== 0) {
+      const literal = { address: host, v6: family === 6 };
+      this.resolved.set(host, literal);
+      this.send(job, literal);
+      return;
+    }
+    this.resolving.add(job);
     lookup(host).then(
       ({ address }) => {
-        this.resolved.set(host, address);
-        job.address = address;
-        this.send(job);
+        if (!this.resolving.delete(job)) return; // closed meanwhile: already rejected
+        const found = { address, v6: isIP(address) === 6 };
+        this.resolved.set(host, found);
+        this.send(job, found);
       },
       (e: unknown) => {
-        job.reject(
+        if (!this.resolving.delete(job)) return;
+        this.finish(job);
+        job.callbacks.reject(
           new PanoptesError(
             'SNMP_TIMEOUT',
             `cannot resolve ${host}: ${e instanceof Error ? e.message : String(e)}`,
@@ -267,13 +338,11 @@ export class SnmpTransport {
             },
           ),
         );
-        this.finish(job);
       },
     );
   }
 
-  private socketFor(address: string): Socket {
-    const v6 = isIP(address) === 6;
+  private socketFor(v6: boolean): Socket {
     const pool = v6 ? this.sockets6 : this.sockets4;
     if (pool.length < this.socketCount) {
       const socket = createSocket(v6 ? 'udp6' : 'udp4');
@@ -291,73 +360,112 @@ export class SnmpTransport {
     return pool[this.nextSocket] as Socket;
   }
 
-  private send(job: Job): void {
-    if (this.closed) return;
-    if (job.requestId === undefined) {
-      job.requestId = this.allocateRequestId();
-      job.bytes = job.build(job.requestId);
-      job.socket = this.socketFor(job.address ?? job.target.host);
-      this.pending.set(job.requestId, job);
-    } else {
-      this.stats.retries++;
-    }
+  /** First attempt of a job whose address is known. */
+  private send(job: Job, to: Resolved): void {
+    job.address = to.address;
+    job.requestId = this.allocateRequestId();
+    job.bytes = job.build(job.requestId);
+    job.socket = this.socketFor(to.v6);
+    this.pending.set(job.requestId, job);
+    this.attempt(job);
+  }
+
+  /** Sends the job's datagram (at the end of this turn) and starts the attempt's timeout. */
+  private attempt(job: Job): void {
     job.attempts++;
     this.stats.sent++;
-    job.socket?.send(job.bytes ?? new Uint8Array(), job.target.port, job.address);
-    job.timer = setTimeout(() => this.onTimeout(job), job.timing.timeoutMs);
+    this.timeouts.arm(job, job.timing.timeoutMs);
+    if (this.inFlight <= 1) {
+      // Nothing else is outstanding, so no other send is coming to share a burst with.
+      job.socket?.send(job.bytes ?? new Uint8Array(), job.target.port, job.address);
+      return;
+    }
+    this.sendQueue.push(job);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** End of an event-loop turn: sends the datagrams queued during it. */
+  private flushSends(): void {
+    this.flushScheduled = false;
+    const queue = this.sendQueue;
+    this.sendQueue = [];
+    for (const job of queue) {
+      // A job answered (say, by a late answer to its previous attempt) needs no more sending.
+      if (job.settled) continue;
+      job.socket?.send(job.bytes ?? new Uint8Array(), job.target.port, job.address);
+    }
   }
 
   private onTimeout(job: Job): void {
-    if (job.decoding === true) {
+    if (job.decoding > 0) {
       job.timeoutDeferred = true;
       return;
     }
     if (job.attempts <= job.timing.retries) {
-      this.send(job);
+      this.stats.retries++;
+      this.attempt(job);
       return;
     }
     this.stats.timeouts++;
-    if (job.requestId !== undefined) this.pending.delete(job.requestId);
-    job.reject(
+    this.pending.delete(job.requestId);
+    job.settled = true;
+    this.finish(job);
+    job.callbacks.reject(
       new PanoptesError(
         'SNMP_TIMEOUT',
         `no answer from ${job.deviceKey} after ${job.attempts} attempt(s) of ${job.timing.timeoutMs} ms`,
         { details: { device: job.deviceKey, attempts: job.attempts } },
       ),
     );
-    this.finish(job);
   }
 
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     this.stats.received++;
-    const id = peekRequestId(msg);
-    const job = id === undefined ? undefined : this.pending.get(id);
-    if (job === undefined || job.decoding === true) {
-      if (id === undefined) this.stats.malformed++;
-      else this.stats.unknownRequestId++;
-      return;
-    }
-    if (rinfo.port !== job.target.port || rinfo.address !== job.address) {
-      this.stats.wrongSource++;
-      return;
-    }
     if (this.decoder === undefined) {
-      let message: SnmpMessage;
+      // Decoded first, since nearly every answer is good: the request-id then comes with it, and
+      // only what does not decode is looked at again for its request-id, to be counted as the
+      // checks below would count it.
+      let message: SnmpMessage | undefined;
       try {
         message = decodeMessage(msg);
       } catch {
-        this.stats.malformed++;
-        return;
+        message = undefined;
       }
-      this.complete(job, message);
+      const id = message === undefined ? peekRequestId(msg) : message.requestId;
+      const job = this.answered(id, rinfo);
+      if (job === undefined) return;
+      if (message === undefined) this.stats.malformed++;
+      else this.complete(job, message);
       return;
     }
-    job.decoding = true;
+    const job = this.answered(peekRequestId(msg), rinfo);
+    if (job === undefined) return;
+    // Every answer with this request-id is decoded: a corrupt one must not hide a good one
+    // right behind it.
+    job.decoding++;
     this.decodeBatch.push({ job, message: msg });
     if (!this.decodeScheduled) {
       this.decodeScheduled = true;
       setImmediate(() => this.flushDecodes());
     }
+  }
+
+  /** The job waiting for an answer with request-id `id` from `rinfo`; counts what is not one. */
+  private answered(id: number | undefined, rinfo: RemoteInfo): Job | undefined {
+    const job = id === undefined ? undefined : this.pending.get(id);
+    if (job === undefined) {
+      if (id === undefined) this.stats.malformed++;
+      else this.stats.unknownRequestId++;
+      return undefined;
+    }
+    if (rinfo.port !== job.target.port || rinfo.address !== job.address) {
+      this.stats.wrongSource++;
+      return undefined;
+    }
+    return job;
   }
 
   private flushDecodes(): void {
@@ -370,44 +478,56 @@ export class SnmpTransport {
       (results) => {
         batch.forEach(({ job }, i) => {
           const result = results[i];
-          job.decoding = false;
+          job.decoding--;
           if (result === undefined || result instanceof Error) {
             this.stats.malformed++;
-            // Keep waiting (a retry may bring a good answer), unless the timer already fired.
-            if (job.timeoutDeferred === true) {
-              job.timeoutDeferred = false;
-              this.onTimeout(job);
-            }
+            this.afterFailedDecode(job);
             return;
           }
           this.complete(job, result);
+          if (!job.settled) this.afterFailedDecode(job);
         });
       },
       () => {
         this.stats.malformed += batch.length;
         for (const { job } of batch) {
-          job.decoding = false;
-          if (job.timeoutDeferred === true) {
-            job.timeoutDeferred = false;
-            this.onTimeout(job);
-          }
+          job.decoding--;
+          this.afterFailedDecode(job);
         }
       },
     );
   }
 
+  /** Keeps waiting (a retry may bring a good answer), unless the timer fired meanwhile. */
+  private afterFailedDecode(job: Job): void {
+    if (job.decoding === 0 && job.timeoutDeferred && !job.settled) {
+      job.timeoutDeferred = false;
+      this.onTimeout(job);
+    }
+  }
+
   private complete(job: Job, message: SnmpMessage): void {
-    if (
-      message.pduType !== PduType.Response ||
-      job.requestId === undefined ||
-      !this.pending.has(job.requestId)
-    ) {
+    if (job.settled) {
+      // A second answer decoded by the pool after the first completed the job.
+      this.stats.unknownRequestId++;
+      return;
+    }
+    if (message.pduType !== PduType.Response) {
       this.stats.malformed++;
       return;
     }
-    clearTimeout(job.timer);
     this.pending.delete(job.requestId);
-    job.resolve(message);
+    job.settled = true;
+    // The slot is released first, so a caller that sends its next request from the callback
+    // (a walk) finds it free rather than queueing behind itself; the timeout is cancelled last,
+    // so that in a walk the timeout timer never sees zero requests armed (and is not unref'd
+    // and ref'd again for each step).
     this.finish(job);
+    job.callbacks.resolve(message);
+    this.timeouts.cancel(job);
   }
+}
+
+function closedError(message: string): PanoptesError {
+  return new PanoptesError('SNMP_TIMEOUT', message);
 }

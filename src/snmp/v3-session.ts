@@ -90,7 +90,10 @@ export class V3Session extends BaseSession {
 
   private convertError(e: unknown, oids: readonly string[]): Error {
     const code = (e as { code?: unknown } | null)?.code;
-    if (this.privProtocol === 'des' && (code === 'ERR_OSSL_EVP_UNSUPPORTED' || /unsupported/i.test(String(e)))) {
+    if (
+      this.privProtocol === 'des' &&
+      (code === 'ERR_OSSL_EVP_UNSUPPORTED' || /unsupported/i.test(String(e)))
+    ) {
       return new PanoptesError(
         'CONFIG_INVALID',
         `${this.device}: SNMPv3 DES privacy is not available in this Node.js: its OpenSSL 3 keeps DES in the ` +
