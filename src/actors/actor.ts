@@ -31,6 +31,8 @@ export abstract class Actor<M> {
   private idle: Promise<void> | undefined;
   private idleResolve: (() => void) | undefined;
   private abort: AbortController | undefined;
+  /** Ends a supervisor back-off pause early (set while pausing). */
+  private wake: (() => void) | undefined;
   /** Consecutive failures, for the supervisor's back-off. */
   failures = 0;
   /** Epoch ms before which the actor does not process (supervisor back-off). */
@@ -44,7 +46,10 @@ export abstract class Actor<M> {
 
   /** Aborted when the actor stops: pass it to long-running work. */
   protected get signal(): AbortSignal {
-    this.abort ??= new AbortController();
+    if (this.abort === undefined) {
+      this.abort = new AbortController();
+      if (this.stopped) this.abort.abort(new Error(`actor ${this.id} stopped`));
+    }
     return this.abort.signal;
   }
 
@@ -118,9 +123,14 @@ export abstract class Actor<M> {
       for (;;) {
         if (this.pausedUntil > 0) {
           const wait = this.pausedUntil - this.supervisor.now();
-          if (wait > 0) await this.supervisor.sleep(wait);
+          if (wait > 0) {
+            // stop() must not wait out a back-off: it wakes the pause.
+            await Promise.race([this.supervisor.sleep(wait), new Promise<void>((r) => (this.wake = r))]);
+            this.wake = undefined;
+          }
           this.pausedUntil = 0;
         }
+        if (this.stopped) break;
         const message = this.take();
         if (message === undefined) break;
         try {
@@ -156,6 +166,7 @@ export abstract class Actor<M> {
     if (this.stopped) return;
     if (options.drain === true) await this.whenIdle();
     this.stopped = true;
+    this.wake?.();
     const cancelled = this.queued;
     this.mailbox = undefined;
     this.head = 0;

@@ -13,6 +13,11 @@ export type GuardResult =
   | { readonly status: 'ok'; readonly lockOwner: string | undefined }
   | { readonly status: 'skipped_too_soon' | 'skipped_locked' };
 
+export interface RunHandle {
+  readonly outcome: Promise<RunOutcome>;
+  readonly settled: Promise<void>;
+}
+
 export interface PollingAgentPort {
   readonly supervisor: Supervisor;
   readonly mailboxSize: number;
@@ -22,8 +27,11 @@ export interface PollingAgentPort {
   /** Cross-node guards: last-run key and lease lock. */
   acquire(resource: Resource, plugin: LoadedPlugin, dueAt: number): Promise<GuardResult>;
   release(resource: Resource, plugin: string, lockOwner: string | undefined): Promise<void>;
-  /** Runs the plugin with its timeout; never rejects. */
-  run(resource: Resource, plugin: LoadedPlugin, signal: AbortSignal): Promise<RunOutcome>;
+  /**
+   * Starts the plugin. `outcome` resolves with the result, or at the plugin's timeout (aborting
+   * `controller`); `settled` resolves when poll() has really returned. Neither rejects.
+   */
+  run(resource: Resource, plugin: LoadedPlugin, controller: AbortController): RunHandle;
   publish(resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]): Promise<void>;
   reportStatus(status: RunStatus): void;
 }

@@ -17,7 +17,7 @@ import { ScheduleService } from '../streams/schedule.js';
 import type { ScheduleEntry, ScheduleTarget } from '../streams/schedule.js';
 import type { StoreKeys } from '../store/keys.js';
 import type { KeyValueStore } from '../store/store.js';
-import type { GuardResult, PollingAgentPort } from './polling-agent-port.js';
+import type { GuardResult, PollingAgentPort, RunHandle } from './polling-agent-port.js';
 import { ActorRegistry } from './registry.js';
 import { ResourceActor } from './resource-actor.js';
 import type { RunOutcome, RunStatus, RunStatusKind } from './run-status.js';
@@ -44,6 +44,8 @@ export interface PollingAgentOptions {
   readonly mailboxSize?: number;
   /** Check the store's last-run key and lease lock (off for a single embedded node). Default true. */
   readonly distributedGuards?: boolean;
+  /** How long stop() waits for polls that ignore their abort signal. Default 5000 ms. */
+  readonly stopGraceMs?: number;
 }
 
 export type PollingStats = Record<RunStatusKind, number>;
@@ -68,6 +70,8 @@ export class PollingAgent implements PollingAgentPort {
   private readonly clock: () => number;
   private polling: LoadedPlugin[] = [];
   private readonly guards: boolean;
+  /** settled promises of the polls running now. */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(options: PollingAgentOptions) {
     this.options = options;
@@ -99,9 +103,7 @@ export class PollingAgent implements PollingAgentPort {
   /** The polling plugins in force; every actor re-matches its resource against them. */
   setPlugins(plugins: PluginSet): void {
     this.polling = [...plugins.values()].filter((p) => p.kind === 'polling');
-    for (const actor of this.actors.values()) {
-      actor.send({ type: 'update', resource: actor.current, plugins: this.matching(actor.current) });
-    }
+    for (const actor of this.actors.values()) actor.update(actor.current, this.matching(actor.current));
   }
 
   matching(resource: Resource): LoadedPlugin[] {
@@ -111,17 +113,34 @@ export class PollingAgent implements PollingAgentPort {
   /** Adds or refreshes a resource this node owns. */
   upsertResource(resource: Resource): void {
     const actor = this.actors.getOrCreate(resource.resource_id, () => new ResourceActor(resource, this));
-    actor.send({ type: 'update', resource, plugins: this.matching(resource) });
+    actor.update(resource, this.matching(resource));
   }
 
   async removeResource(resourceId: string): Promise<boolean> {
     return this.actors.stop(resourceId);
   }
 
-  /** Stops scheduling and every actor (in-flight runs are aborted and waited for). */
+  /**
+   * Stops scheduling and every actor; polls in flight are aborted and waited for (at most
+   * stopGraceMs for plugins that ignore their abort signal, which are then logged).
+   */
   async stop(): Promise<void> {
     this.schedules.stop();
     await this.actors.stopAll();
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<'timeout'>(
+        (r) => (timer = setTimeout(() => r('timeout'), this.options.stopGraceMs ?? 5000)),
+      );
+      const all = Promise.all([...this.running]).then(() => 'done' as const);
+      if ((await Promise.race([all, grace])) === 'timeout') {
+        this.options.logger.warn(
+          { polls: this.running.size },
+          'polls still running after stop (they ignore their abort signal)',
+        );
+      }
+      clearTimeout(timer);
+    }
     this.status$.complete();
   }
 
@@ -144,13 +163,22 @@ export class PollingAgent implements PollingAgentPort {
     const { store, keys } = this.options;
     const d = plugin.definition;
     const periodMs = d.executeFrequencySeconds * 1000;
-    const last = await store.get(keys.last(d.name, resource.resource_id));
-    if (last !== undefined && dueAt - Number(last) < periodMs) return { status: 'skipped_too_soon' };
     const owner = `${this.nodeId}:${randomUUID()}`;
     const lockKey = keys.lock(d.name, resource.resource_id);
     if (!(await store.acquireLock(lockKey, owner, d.timeoutSeconds * 1000 + 5000)))
       return { status: 'skipped_locked' };
-    await store.set(keys.last(d.name, resource.resource_id), String(dueAt), { ttlMs: periodMs * 2 });
+    // Checked under the lock, so two nodes cannot both pass it for the same due time.
+    try {
+      const last = await store.get(keys.last(d.name, resource.resource_id));
+      if (last !== undefined && dueAt - Number(last) < periodMs) {
+        await store.releaseLock(lockKey, owner);
+        return { status: 'skipped_too_soon' };
+      }
+      await store.set(keys.last(d.name, resource.resource_id), String(dueAt), { ttlMs: periodMs * 2 });
+    } catch (e) {
+      await store.releaseLock(lockKey, owner).catch(() => undefined);
+      throw e;
+    }
     return { status: 'ok', lockOwner: owner };
   }
 
@@ -159,18 +187,9 @@ export class PollingAgent implements PollingAgentPort {
     await this.options.store.releaseLock(this.options.keys.lock(plugin, resource.resource_id), lockOwner);
   }
 
-  async run(resource: Resource, plugin: LoadedPlugin, signal: AbortSignal): Promise<RunOutcome> {
+  run(resource: Resource, plugin: LoadedPlugin, controller: AbortController): RunHandle {
     const d = plugin.definition;
-    const timeout = new AbortController();
-    const combined = AbortSignal.any([signal, timeout.signal]);
-    const ctx = this.options.contextFactory(d, combined);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<RunOutcome>((resolve) => {
-      timer = setTimeout(() => {
-        timeout.abort(new Error(`plugin ${d.name} timed out after ${d.timeoutSeconds} s`));
-        resolve({ status: 'timeout', error: `plugin ran longer than its timeout of ${d.timeoutSeconds} s` });
-      }, d.timeoutSeconds * 1000);
-    });
+    const ctx = this.options.contextFactory(d, controller.signal);
     const ran = (async (): Promise<RunOutcome> => {
       try {
         const groups = await (plugin.instance as PollingPlugin).poll(ctx, resource);
@@ -181,11 +200,19 @@ export class PollingAgent implements PollingAgentPort {
         return { status: 'error', error: errorMessage(e) };
       }
     })();
-    try {
-      return await Promise.race([ran, timedOut]);
-    } finally {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<RunOutcome>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort(new Error(`plugin ${d.name} timed out after ${d.timeoutSeconds} s`));
+        resolve({ status: 'timeout', error: `plugin ran longer than its timeout of ${d.timeoutSeconds} s` });
+      }, d.timeoutSeconds * 1000);
+    });
+    const settled = ran.then(() => {
       clearTimeout(timer);
-    }
+      this.running.delete(settled);
+    });
+    this.running.add(settled);
+    return { outcome: Promise.race([ran, timedOut]), settled };
   }
 
   publish(resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]): Promise<void> {

@@ -1,47 +1,62 @@
 /**
  * ResourceActor: one per resource on this node. It owns the polling plugins that match the
  * resource, their schedule entries, what is in flight and the last results; nothing else touches
- * them. Guards (Panoptes' two, plus a reuse rule):
- *   - never the same plugin twice at once for this resource (in flight -> skipped_in_flight);
+ * them. Guards (Panoptes' two, plus a lock and a reuse rule):
+ *   - never the same plugin twice at once for this resource (in flight -> skipped_in_flight); a
+ *     run stays in flight until its poll() has really returned, also after its timeout fired;
  *   - never sooner than execute_frequency after the last run (-> skipped_too_soon), checked
- *     against this actor's memory and the store's last-run key, so it also holds across nodes;
+ *     against this actor's memory and, under the lock, the store's last-run key, so it also
+ *     holds across nodes;
  *   - across nodes, a lease lock per plugin and resource (-> skipped_locked);
  *   - results younger than results_cache_age are published again instead of polling (-> cached).
- * A run is bounded by the plugin's timeout; its end comes back as a message, so the actor's
- * state only ever changes inside its own handler.
+ * A run's outcome and its end come back as messages, so the actor's state only changes inside
+ * its own handler. Resource and plugin updates are not ordinary mail: they bypass the mailbox
+ * limit (a dropped update would leave stale plugins polling) and coalesce into one pending update.
  */
+import { errorMessage } from '../errors.js';
 import type { MetricsGroup, Resource } from '../model/index.js';
 import type { LoadedPlugin } from '../plugins/loader.js';
 import type { ScheduleEntry } from '../streams/schedule.js';
 import { Actor } from './actor.js';
-import type { PollingAgentPort } from './polling-agent-port.js';
+import type { GuardResult, PollingAgentPort } from './polling-agent-port.js';
 import type { RunOutcome, RunStatusKind } from './run-status.js';
 
 export type ResourceMessage =
   | { readonly type: 'tick'; readonly plugin: string; readonly dueAt: number }
-  | { readonly type: 'update'; readonly resource: Resource; readonly plugins: readonly LoadedPlugin[] }
+  | { readonly type: 'update' }
   | {
       readonly type: 'done';
       readonly plugin: string;
+      readonly run: number;
       readonly dueAt: number;
       readonly startedAt: number;
       readonly latenessMs: number;
-      readonly lockOwner: string | undefined;
       readonly outcome: RunOutcome;
+    }
+  | {
+      readonly type: 'settled';
+      readonly plugin: string;
+      readonly run: number;
+      readonly lockOwner: string | undefined;
     };
 
 interface PluginSlot {
   plugin: LoadedPlugin;
   entry: ScheduleEntry;
-  inFlight: boolean;
+  /** The run in flight (its number), or 0. */
+  inFlight: number;
+  controller: AbortController | undefined;
   /** Due time of the last run started (epoch ms). */
   lastRunDue: number;
   cached: { at: number; groups: readonly MetricsGroup[] } | undefined;
 }
 
+let runCounter = 0;
+
 export class ResourceActor extends Actor<ResourceMessage> {
   private resource: Resource;
   private slots: PluginSlot[] = [];
+  private pending: { resource: Resource; plugins: readonly LoadedPlugin[] } | undefined;
 
   constructor(
     resource: Resource,
@@ -52,12 +67,19 @@ export class ResourceActor extends Actor<ResourceMessage> {
   }
 
   get current(): Resource {
-    return this.resource;
+    return this.pending?.resource ?? this.resource;
   }
 
   /** Plugin names scheduled for this resource. */
   get pluginNames(): string[] {
     return this.slots.map((s) => s.plugin.definition.name);
+  }
+
+  /** Replaces the resource and its matching plugins; never dropped, coalesced while queued. */
+  update(resource: Resource, plugins: readonly LoadedPlugin[]): boolean {
+    const queued = this.pending !== undefined;
+    this.pending = { resource, plugins };
+    return queued ? !this.isStopped : this.sendSelf({ type: 'update' });
   }
 
   /** Called by the schedule wheel (outside the actor): turns the due entry into a message. */
@@ -70,20 +92,25 @@ export class ResourceActor extends Actor<ResourceMessage> {
   protected receive(message: ResourceMessage): void | Promise<void> {
     switch (message.type) {
       case 'update':
-        this.update(message.resource, message.plugins);
+        this.applyUpdate();
         return undefined;
       case 'tick':
         return this.tick(message.plugin, message.dueAt);
       case 'done':
         return this.done(message);
+      case 'settled':
+        return this.settled(message);
     }
   }
 
-  private update(resource: Resource, plugins: readonly LoadedPlugin[]): void {
-    this.resource = resource;
+  private applyUpdate(): void {
+    const update = this.pending;
+    this.pending = undefined;
+    if (update === undefined) return;
+    this.resource = update.resource;
     const previous = new Map(this.slots.map((s) => [s.plugin.definition.name, s]));
     const next: PluginSlot[] = [];
-    plugins.forEach((plugin, i) => {
+    update.plugins.forEach((plugin, i) => {
       const old = previous.get(plugin.definition.name);
       previous.delete(plugin.definition.name);
       const sameTiming =
@@ -94,18 +121,22 @@ export class ResourceActor extends Actor<ResourceMessage> {
       next.push({
         plugin,
         entry: sameTiming ? old.entry : this.agent.schedule(this, plugin, i),
-        inFlight: old?.inFlight ?? false,
+        inFlight: old?.inFlight ?? 0,
+        controller: old?.controller,
         lastRunDue: old?.lastRunDue ?? Number.NEGATIVE_INFINITY,
         // Cached results belong to the plugin version that produced them.
         cached: old?.plugin === plugin ? old.cached : undefined,
       });
     });
-    for (const gone of previous.values()) this.agent.unschedule(gone.entry);
+    for (const gone of previous.values()) {
+      this.agent.unschedule(gone.entry);
+      gone.controller?.abort(new Error(`plugin ${gone.plugin.definition.name} no longer applies`));
+    }
     this.slots = next;
   }
 
   private report(
-    slot: PluginSlot,
+    plugin: string,
     status: RunStatusKind,
     dueAt: number,
     latenessMs: number,
@@ -113,7 +144,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
   ): void {
     this.agent.reportStatus({
       resourceId: this.resource.resource_id,
-      plugin: slot.plugin.definition.name,
+      plugin,
       status,
       dueAt,
       latenessMs,
@@ -129,76 +160,105 @@ export class ResourceActor extends Actor<ResourceMessage> {
     const now = this.agent.now();
     const lateness = Math.max(0, now - dueAt);
     const def = slot.plugin.definition;
-    const periodMs = def.executeFrequencySeconds * 1000;
-    if (slot.inFlight) {
-      this.report(slot, 'skipped_in_flight', dueAt, lateness);
+    if (slot.inFlight !== 0) {
+      this.report(pluginName, 'skipped_in_flight', dueAt, lateness);
       return;
     }
-    if (dueAt - slot.lastRunDue < periodMs) {
-      this.report(slot, 'skipped_too_soon', dueAt, lateness);
+    if (dueAt - slot.lastRunDue < def.executeFrequencySeconds * 1000) {
+      this.report(pluginName, 'skipped_too_soon', dueAt, lateness);
       return;
     }
     if (slot.cached !== undefined && now - slot.cached.at < def.resultsCacheAgeSeconds * 1000) {
       slot.lastRunDue = dueAt;
-      await this.agent.publish(this.resource, slot.plugin, slot.cached.groups);
-      this.report(slot, 'cached', dueAt, lateness, { groups: slot.cached.groups.length });
+      try {
+        await this.agent.publish(this.resource, slot.plugin, slot.cached.groups);
+        this.report(pluginName, 'cached', dueAt, lateness, { groups: slot.cached.groups.length });
+      } catch (e) {
+        this.report(pluginName, 'error', dueAt, lateness, {
+          error: `publishing cached results: ${errorMessage(e)}`,
+        });
+      }
       return;
     }
-    const guard = await this.agent.acquire(this.resource, slot.plugin, dueAt);
+    let guard: GuardResult;
+    try {
+      guard = await this.agent.acquire(this.resource, slot.plugin, dueAt);
+    } catch (e) {
+      this.report(pluginName, 'error', dueAt, lateness, { error: `guard: ${errorMessage(e)}` });
+      return;
+    }
     if (guard.status !== 'ok') {
-      this.report(slot, guard.status, dueAt, lateness);
+      this.report(pluginName, guard.status, dueAt, lateness);
       return;
     }
-    slot.inFlight = true;
+    const run = ++runCounter;
+    const controller = new AbortController();
+    slot.inFlight = run;
+    slot.controller = controller;
     slot.lastRunDue = dueAt;
-    const startedAt = now;
-    const lockOwner = guard.lockOwner;
     const resource = this.resource;
-    void this.agent.run(resource, slot.plugin, this.signal).then((outcome) => {
-      const delivered = this.sendSelf({
+    const lockOwner = guard.lockOwner;
+    const handle = this.agent.run(resource, slot.plugin, controller);
+    void handle.outcome.then((outcome) => {
+      this.sendSelf({
         type: 'done',
         plugin: pluginName,
+        run,
         dueAt,
-        startedAt,
+        startedAt: now,
         latenessMs: lateness,
-        lockOwner,
         outcome,
       });
-      // Stopped meanwhile: nobody will handle the result, but the lock must not linger.
-      if (!delivered) void this.agent.release(resource, pluginName, lockOwner);
+    });
+    void handle.settled.then(() => {
+      // Stopped meanwhile: nobody will handle it, but the lock must not linger.
+      if (!this.sendSelf({ type: 'settled', plugin: pluginName, run, lockOwner })) {
+        void this.agent.release(resource, pluginName, lockOwner).catch(() => undefined);
+      }
     });
   }
 
   private async done(message: Extract<ResourceMessage, { type: 'done' }>): Promise<void> {
     const slot = this.slots.find((s) => s.plugin.definition.name === message.plugin);
     const durationMs = this.agent.now() - message.startedAt;
-    if (slot === undefined) {
-      await this.agent.release(this.resource, message.plugin, message.lockOwner);
+    const { outcome } = message;
+    if (outcome.status !== 'success') {
+      this.report(message.plugin, outcome.status, message.dueAt, message.latenessMs, {
+        durationMs,
+        error: outcome.error,
+      });
       return;
     }
-    slot.inFlight = false;
+    if (slot === undefined) return; // the plugin no longer applies: its results are not published
+    slot.cached = { at: this.agent.now(), groups: outcome.groups };
     try {
-      if (message.outcome.status === 'success') {
-        const groups = message.outcome.groups;
-        slot.cached = { at: this.agent.now(), groups };
-        await this.agent.publish(this.resource, slot.plugin, groups);
-        this.report(slot, 'success', message.dueAt, message.latenessMs, {
-          durationMs,
-          groups: groups.length,
-        });
-      } else {
-        this.report(slot, message.outcome.status, message.dueAt, message.latenessMs, {
-          durationMs,
-          error: message.outcome.error,
-        });
-      }
-    } finally {
-      await this.agent.release(this.resource, message.plugin, message.lockOwner);
+      await this.agent.publish(this.resource, slot.plugin, outcome.groups);
+      this.report(message.plugin, 'success', message.dueAt, message.latenessMs, {
+        durationMs,
+        groups: outcome.groups.length,
+      });
+    } catch (e) {
+      this.report(message.plugin, 'error', message.dueAt, message.latenessMs, {
+        durationMs,
+        error: `publishing: ${errorMessage(e)}`,
+      });
     }
   }
 
+  private async settled(message: Extract<ResourceMessage, { type: 'settled' }>): Promise<void> {
+    const slot = this.slots.find((s) => s.plugin.definition.name === message.plugin);
+    if (slot !== undefined && slot.inFlight === message.run) {
+      slot.inFlight = 0;
+      slot.controller = undefined;
+    }
+    await this.agent.release(this.resource, message.plugin, message.lockOwner);
+  }
+
   protected override onStop(): void {
-    for (const slot of this.slots) this.agent.unschedule(slot.entry);
+    for (const slot of this.slots) {
+      this.agent.unschedule(slot.entry);
+      slot.controller?.abort(new Error(`resource ${this.id} stopped`));
+    }
     this.slots = [];
   }
 }

@@ -90,8 +90,8 @@ export class Supervisor {
   dropped(actor: Supervised, message: unknown, reason: string): void {
     this.stats.dropped++;
     const now = this.now();
-    const last = this.lastDropLog.get(actor.id) ?? 0;
-    if (now - last >= 10_000) {
+    const last = this.lastDropLog.get(actor.id);
+    if (last === undefined || now - last >= 10_000) {
       this.lastDropLog.set(actor.id, now);
       this.logger.warn({ actor: actor.id, reason, message: describe(message) }, 'actor message dropped');
     }

@@ -75,6 +75,8 @@ export class PluginLoader {
   private readonly fileVersions = new Map<string, string>();
   /** Current problem of each file that has one. */
   readonly problems = new Map<string, PanoptesError>();
+  /** Files whose current problem is a duplicate Name (recomputed on every scan). */
+  private readonly duplicates = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> = Promise.resolve();
 
@@ -172,7 +174,11 @@ export class PluginLoader {
       }
     }
 
-    // Names must be unique: the first file (in path order) wins.
+    // Names must be unique: the first file (in path order) wins. Recomputed from scratch, so a
+    // file whose rival went away is back in service with its problem cleared.
+    const reported = new Map([...this.duplicates].map((f) => [f, this.problems.get(f)?.message]));
+    for (const file of this.duplicates) this.problems.delete(file);
+    this.duplicates.clear();
     const next = new Map<string, LoadedPlugin>();
     for (const [file, plugin] of [...this.byFile].sort(([a], [b]) => a.localeCompare(b))) {
       const other = next.get(plugin.definition.name);
@@ -182,8 +188,9 @@ export class PluginLoader {
           `${file}: [Core] Name: "${plugin.definition.name}" is already used by ${other.definition.file}`,
           { details: { file } },
         );
-        if (this.problems.get(file)?.message !== error.message) this.logger.error({ file }, error.message);
+        if (reported.get(file) !== error.message) this.logger.error({ file }, error.message);
         this.problems.set(file, error);
+        this.duplicates.add(file);
         continue;
       }
       next.set(plugin.definition.name, plugin);

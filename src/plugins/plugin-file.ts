@@ -20,11 +20,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parse as parseIni } from 'ini';
 import { PanoptesError, isPanoptesError } from '../errors.js';
 import { compileFilter } from '../dsl/index.js';
 import type { ResourcePredicate } from '../dsl/index.js';
 import { NAME_PATTERN } from '../model/validation.js';
+import { parseIni } from './ini.js';
 
 export interface RateTransform {
   readonly name: string;
@@ -108,34 +108,24 @@ const SECTIONS: Readonly<Record<string, readonly string[] | undefined>> = {
 type Section = Map<string, { key: string; value: string }>;
 
 /** Reads sections and keys case-insensitively, remembering how they were written. */
-function normalise(
-  raw: Record<string, unknown>,
-  issues: PluginIssue[],
-): Map<string, { name: string; keys: Section }> {
+function normalise(text: string, issues: PluginIssue[]): Map<string, { name: string; keys: Section }> {
+  const doc = parseIni(text);
+  for (const p of doc.problems) issues.push({ section: '(top)', key: p.key, message: p.message });
   const out = new Map<string, { name: string; keys: Section }>();
-  for (const [sectionName, content] of Object.entries(raw)) {
-    if (typeof content !== 'object' || content === null) {
-      issues.push({ section: '(top)', key: sectionName, message: 'key outside any section' });
-      continue;
-    }
-    const lower = sectionName.toLowerCase();
+  for (const section of doc.sections) {
+    const lower = section.name.toLowerCase();
     if (!Object.hasOwn(SECTIONS, lower)) {
       issues.push({
-        section: sectionName,
+        section: section.name,
         key: undefined,
         message: `unknown section (expected ${Object.keys(SECTIONS).join(', ')})`,
       });
       continue;
     }
     const keys: Section = out.get(lower)?.keys ?? new Map<string, { key: string; value: string }>();
-    for (const [key, value] of Object.entries(content as Record<string, unknown>)) {
-      if (typeof value === 'object' && value !== null) {
-        issues.push({ section: sectionName, key, message: 'nested sections are not supported' });
-        continue;
-      }
-      keys.set(key.toLowerCase(), { key, value: String(value).trim() });
-    }
-    out.set(lower, { name: sectionName, keys });
+    for (const entry of section.entries)
+      keys.set(entry.key.toLowerCase(), { key: entry.key, value: entry.value });
+    out.set(lower, { name: out.get(lower)?.name ?? section.name, keys });
   }
   return out;
 }
@@ -143,20 +133,15 @@ function normalise(
 /** Parses and validates the text of a plugin file. Throws PluginFileError listing every problem. */
 export function parsePluginFile(text: string, file: string): PluginDefinition {
   const issues: PluginIssue[] = [];
-  let raw: Record<string, unknown>;
-  try {
-    raw = parseIni(text);
-  } catch (e) {
-    throw new PluginFileError(file, [
-      { section: '(file)', key: undefined, message: `not INI: ${String(e)}` },
-    ]);
-  }
-  const sections = normalise(raw, issues);
+  const sections = normalise(text, issues);
 
-  const sectionLabel = (s: string): string => sections.get(s)?.name ?? s;
+  const CANONICAL: Readonly<Record<string, string>> = { core: 'Core', documentation: 'Documentation' };
+  const sectionLabel = (s: string): string => sections.get(s)?.name ?? CANONICAL[s] ?? s;
   const read = (section: string, key: string): string | undefined =>
     sections.get(section)?.keys.get(key)?.value;
-  const label = (section: string, key: string): string => sections.get(section)?.keys.get(key)?.key ?? key;
+  const CANONICAL_KEYS: Readonly<Record<string, string>> = { name: 'Name', module: 'Module' };
+  const label = (section: string, key: string): string =>
+    sections.get(section)?.keys.get(key)?.key ?? CANONICAL_KEYS[key] ?? key;
   const problem = (section: string, key: string | undefined, message: string): void => {
     issues.push({
       section: sectionLabel(section),
@@ -209,7 +194,7 @@ export function parsePluginFile(text: string, file: string): PluginDefinition {
 
   const seconds = { integer: true, min: 1, max: 31_536_000, what: 'an integer number of seconds' };
   const frequency = number('main', 'execute_frequency', seconds);
-  if (read('main', 'execute_frequency') === undefined) problem('main', 'execute_frequency', 'is required');
+  if ((read('main', 'execute_frequency') ?? '') === '') problem('main', 'execute_frequency', 'is required');
 
   const resourceFilter = read('main', 'resource_filter');
   let filter: ResourcePredicate | undefined;

@@ -8,8 +8,33 @@
  * each firing carries its due time so lateness can be measured. The RxJS scheduler is injectable
  * so tests run in virtual time (TestScheduler) and the clock is `scheduler.now()`.
  */
-import { asyncScheduler, timer } from 'rxjs';
+import { Observable, asyncScheduler } from 'rxjs';
 import type { SchedulerLike, Subscription } from 'rxjs';
+
+/**
+ * A stream of ticks at every multiple of `resolutionMs` (the value is scheduler.now()). Each tick
+ * is scheduled as a fresh action aligned to the grid: a periodic action would drift, and on a
+ * VirtualTimeScheduler it nests one action inside the next until unsubscribing overflows the
+ * stack.
+ */
+export function ticks(resolutionMs: number, scheduler: SchedulerLike = asyncScheduler): Observable<number> {
+  return new Observable<number>((subscriber) => {
+    let action: Subscription | undefined;
+    const arm = (first: boolean): void => {
+      const now = scheduler.now();
+      // The first tick may be due right now (a start on the grid); later ones are strictly after.
+      const due = first
+        ? Math.ceil(now / resolutionMs) * resolutionMs
+        : (Math.floor(now / resolutionMs) + 1) * resolutionMs;
+      action = scheduler.schedule(() => {
+        subscriber.next(scheduler.now());
+        if (!subscriber.closed) arm(false);
+      }, due - now);
+    };
+    arm(true);
+    return () => action?.unsubscribe();
+  });
+}
 
 export interface ScheduleTarget {
   /** Called when the entry is due; `dueAt` is the slot's due time (epoch ms). */
@@ -111,8 +136,7 @@ export class ScheduleWheel {
     if (this.subscription !== undefined) return;
     const now = this.scheduler.now();
     this.cursor = Math.ceil(now / this.resolutionMs) * this.resolutionMs;
-    const first = this.cursor - now;
-    this.subscription = timer(first, this.resolutionMs, this.scheduler).subscribe(() => this.tick());
+    this.subscription = ticks(this.resolutionMs, this.scheduler).subscribe(() => this.tick());
   }
 
   stop(): void {
