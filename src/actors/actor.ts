@@ -71,6 +71,11 @@ export abstract class Actor<M> {
       this.supervisor.dropped(this, message, 'mailbox full');
       return false;
     }
+    this.enqueue(message);
+    return true;
+  }
+
+  private enqueue(message: M): void {
     this.mailbox ??= [];
     this.mailbox.push(message);
     this.supervisor.stats.received++;
@@ -78,7 +83,6 @@ export abstract class Actor<M> {
       this.running = true;
       queueMicrotask(() => void this.process());
     }
-    return true;
   }
 
   /**
@@ -88,13 +92,7 @@ export abstract class Actor<M> {
    */
   protected sendSelf(message: M): boolean {
     if (this.stopped) return false;
-    this.mailbox ??= [];
-    this.mailbox.push(message);
-    this.supervisor.stats.received++;
-    if (!this.running) {
-      this.running = true;
-      queueMicrotask(() => void this.process());
-    }
+    this.enqueue(message);
     return true;
   }
 

@@ -14,10 +14,10 @@ import type { Command } from 'commander';
 import { isPanoptesError } from '../../errors.js';
 import { compileFilter } from '../../dsl/index.js';
 import type { FilterableResource, ResourcePredicate } from '../../dsl/index.js';
-import { formatPath, parseJson, parseResource } from '../../model/index.js';
+import { formatPath, parseResource } from '../../model/index.js';
 import { EXIT, processIo } from '../io.js';
 import type { CliIo } from '../io.js';
-import { readInput } from '../read-input.js';
+import { readJsonInput } from '../read-input.js';
 
 const FIELDS = [
   'resource_site',
@@ -81,14 +81,9 @@ export async function runFilter(file: string, query: string, io: CliIo = process
     return EXIT.USAGE;
   }
 
-  let input: unknown;
-  try {
-    input = parseJson(await readInput(file), file);
-  } catch (e) {
-    if (!isPanoptesError(e)) throw e;
-    io.err(`${e.message}\n`);
-    return EXIT.FAILED;
-  }
+  const read = await readJsonInput(file, io);
+  if (!read.ok) return read.exit;
+  const input = read.value;
 
   let status: number = EXIT.OK;
   const matches: string[] = [];

@@ -6,10 +6,8 @@
  * keep every digit). Invalid: exit 1, every problem on stderr as `FILE: $.path: message`.
  */
 import type { Command } from 'commander';
-import { isPanoptesError } from '../../errors.js';
 import {
   metricsGroupToJson,
-  parseJson,
   parseMetricsGroupDocument,
   parseResourceDocument,
   resourceToJson,
@@ -18,7 +16,7 @@ import {
 import type { MetricsGroup, ParsedDocument, Resource } from '../../model/index.js';
 import { EXIT, processIo } from '../io.js';
 import type { CliIo } from '../io.js';
-import { readInput } from '../read-input.js';
+import { readJsonInput } from '../read-input.js';
 
 export const VALIDATE_KINDS = ['resources', 'metrics'] as const;
 export type ValidateKind = (typeof VALIDATE_KINDS)[number];
@@ -50,14 +48,9 @@ export async function runValidate(
   options: ValidateOptions,
   io: CliIo = processIo,
 ): Promise<number> {
-  let input: unknown;
-  try {
-    input = parseJson(await readInput(file), file);
-  } catch (e) {
-    if (!isPanoptesError(e)) throw e;
-    io.err(`${e.message}\n`);
-    return EXIT.FAILED;
-  }
+  const read = await readJsonInput(file, io);
+  if (!read.ok) return read.exit;
+  const input = read.value;
 
   let issues: ParsedDocument<unknown>['issues'];
   let output: unknown;
