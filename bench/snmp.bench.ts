@@ -12,6 +12,7 @@
  *   npm run bench -- snmp            (SNMP_BENCH_DEVICES, SNMP_BENCH_INTERFACES to resize)
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,27 @@ interface Simulator {
   readonly child: ChildProcess;
   readonly host: string;
   readonly port: number;
+  /** What the simulator wrote on stderr (its stats line when stopped). */
+  stderr: string;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the command name, in clock ticks.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Stops the simulator and returns the varbinds it answered, from its stats line. */
+function stopSimulator(sim: Simulator): Promise<number> {
+  return new Promise((resolve) => {
+    sim.child.once('exit', () => {
+      const m = /(\d+) varbinds/.exec(sim.stderr);
+      resolve(m === null ? 0 : Number(m[1]));
+    });
+    sim.child.kill('SIGTERM');
+  });
 }
 
 function startSimulator(devices: number, interfaces: number): Promise<Simulator> {
@@ -34,10 +56,10 @@ function startSimulator(devices: number, interfaces: number): Promise<Simulator>
     const child = spawn(
       process.execPath,
       [CLI, 'simulate', '--port', '0', '--synthetic', `${devices}:${interfaces}`],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    const sim: { stderr: string } = { stderr: '' };
+    child.stderr?.on('data', (c: Buffer) => (sim.stderr += c.toString()));
     let out = '';
     const timer = setTimeout(() => {
       child.kill();
@@ -48,7 +70,7 @@ function startSimulator(devices: number, interfaces: number): Promise<Simulator>
       const m = /listening on ([\d.]+):(\d+)/.exec(out);
       if (m !== null) {
         clearTimeout(timer);
-        resolve({ child, host: m[1] ?? '127.0.0.1', port: Number(m[2]) });
+        resolve(Object.assign(sim, { child, host: m[1] ?? '127.0.0.1', port: Number(m[2]) }));
       }
     });
     child.once('exit', (code) => {
@@ -134,12 +156,16 @@ export async function runSnmpBench(options: SnmpBenchOptions = {}): Promise<Benc
     warmup: 50,
   };
   const results = new Map<string, PollerResult>();
+  const simCpu0 = processCpuSeconds(sim.child.pid ?? 0);
+  let simCpu = 0;
+  let simVarbinds = 0;
   try {
     results.set('snmpbulkwalk', await snmpbulkwalkSubject({ ...base, concurrency: 4 }));
     const subjects: PollerSubject[] = ['engine-inline', 'engine-pool', 'net-snmp'];
     for (const subject of subjects) results.set(subject, await nodeSubject({ ...base, subject, workers: 1 }));
   } finally {
-    sim.child.kill('SIGTERM');
+    simCpu = processCpuSeconds(sim.child.pid ?? 0) - simCpu0;
+    simVarbinds = await stopSimulator(sim);
   }
   const rows: BenchRow[] = [];
   for (const [subject, r] of results) {
@@ -155,6 +181,14 @@ export async function runSnmpBench(options: SnmpBenchOptions = {}): Promise<Benc
     push('wall_seconds', r.wallSeconds, 's');
     push('errors', r.errors, 'devices');
   }
+  // The load generator itself: everything it answered (warm-ups included) per CPU-second it used.
+  rows.push({
+    bench: 'snmp',
+    subject: 'simulator',
+    metric: 'simulator_varbinds_per_cpu_second',
+    value: simCpu > 0 ? simVarbinds / simCpu : 0,
+    unit: 'varbinds/s',
+  });
   return rows;
 }
 
