@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { CounterHistory, seriesKey } from '../../src/streams/counter-rate.js';
+import type { CounterSample } from '../../src/streams/counter-rate.js';
+
+const S = 'series-1';
+const base = { series: S, width: 64 as const, intervalSeconds: 60 };
+
+function feed(
+  h: CounterHistory,
+  samples: readonly (Omit<CounterSample, 'series' | 'intervalSeconds' | 'width'> & { width?: 32 | 64 })[],
+): unknown[] {
+  return samples.map((s) => h.update({ ...base, ...s }));
+}
+
+describe('CounterHistory: rates', () => {
+  it('gives no rate for the first sample, then (delta / elapsed) as a float per second', () => {
+    const h = new CounterHistory();
+    expect(h.update({ ...base, value: 1000n, timestamp: 100 })).toEqual({ kind: 'none', reason: 'first' });
+    expect(h.update({ ...base, value: 1150n, timestamp: 160 })).toEqual({
+      kind: 'rate',
+      perSecond: 2.5,
+      wrapped: false,
+    });
+    // Not truncated to an integer (Panoptes did).
+    expect(h.update({ ...base, value: 1151n, timestamp: 220 })).toEqual({
+      kind: 'rate',
+      perSecond: 1 / 60,
+      wrapped: false,
+    });
+  });
+
+  it('keeps full precision for Counter64 values beyond 2^53: only the difference becomes a float', () => {
+    const h = new CounterHistory();
+    const start = 2n ** 60n + 6n;
+    h.update({ ...base, value: start, timestamp: 0 });
+    const r = h.update({ ...base, value: start + 8000n * 60n + 1n, timestamp: 60 });
+    // As floats both values would round to the same number and the rate would be 0.
+    expect(r).toEqual({ kind: 'rate', perSecond: (8000 * 60 + 1) / 60, wrapped: false });
+  });
+
+  it('accepts number values as well as bigint', () => {
+    const h = new CounterHistory();
+    h.update({ ...base, value: 10, timestamp: 0 });
+    expect(h.update({ ...base, value: 70, timestamp: 60 })).toMatchObject({ kind: 'rate', perSecond: 1 });
+  });
+});
+
+describe('CounterHistory: discontinuities', () => {
+  it('re-baselines after a reboot (sysUpTime went down)', () => {
+    const h = new CounterHistory();
+    const results = feed(h, [
+      { value: 5000n, timestamp: 0, sysUpTime: 100_000 },
+      { value: 6000n, timestamp: 60, sysUpTime: 106_000 },
+      { value: 50n, timestamp: 120, sysUpTime: 500 },
+      { value: 110n, timestamp: 180, sysUpTime: 6500 },
+    ]);
+    expect(results[1]).toMatchObject({ kind: 'rate' });
+    expect(results[2]).toEqual({ kind: 'none', reason: 'reboot' });
+    expect(results[3]).toEqual({ kind: 'rate', perSecond: 1, wrapped: false });
+  });
+
+  it('re-baselines after a gap of more than 3 intervals', () => {
+    const h = new CounterHistory();
+    const results = feed(h, [
+      { value: 0n, timestamp: 0 },
+      { value: 600n, timestamp: 181 },
+      { value: 660n, timestamp: 241 },
+    ]);
+    expect(results[1]).toEqual({ kind: 'none', reason: 'gap' });
+    expect(results[2]).toEqual({ kind: 'rate', perSecond: 1, wrapped: false });
+  });
+
+  it('accepts exactly 3 intervals', () => {
+    const h = new CounterHistory();
+    const results = feed(h, [
+      { value: 0n, timestamp: 0 },
+      { value: 180n, timestamp: 180 },
+    ]);
+    expect(results[1]).toEqual({ kind: 'rate', perSecond: 1, wrapped: false });
+  });
+
+  it('treats a Counter64 that went down as a reset', () => {
+    const h = new CounterHistory();
+    const results = feed(h, [
+      { value: 2n ** 63n, timestamp: 0 },
+      { value: 10n, timestamp: 60 },
+      { value: 70n, timestamp: 120 },
+    ]);
+    expect(results[1]).toEqual({ kind: 'none', reason: 'reset' });
+    expect(results[2]).toEqual({ kind: 'rate', perSecond: 1, wrapped: false });
+  });
+
+  it('a Counter32 that went down wrapped once when the implied rate is plausible', () => {
+    const h = new CounterHistory();
+    const c32 = { ...base, width: 32 as const, maxRatePerSecond: 125_000_000 };
+    h.update({ ...c32, value: 4_294_967_000, timestamp: 0 });
+    const r = h.update({ ...c32, value: 704, timestamp: 60 });
+    expect(r).toEqual({ kind: 'rate', perSecond: (296 + 704) / 60, wrapped: true });
+  });
+
+  it('a Counter32 that went down is a reset when one wrap would imply more than the maximum rate', () => {
+    const h = new CounterHistory();
+    // 10 Mb/s interface = 1,250,000 octets/s; a wrap would mean ~71 million octets/s.
+    const c32 = { ...base, width: 32 as const, maxRatePerSecond: 1_250_000 };
+    h.update({ ...c32, value: 100_000, timestamp: 0 });
+    expect(h.update({ ...c32, value: 50, timestamp: 60 })).toEqual({ kind: 'none', reason: 'reset' });
+  });
+
+  it('a Counter32 wrap with no known maximum rate is taken as a wrap', () => {
+    const h = new CounterHistory();
+    const c32 = { ...base, width: 32 as const };
+    h.update({ ...c32, value: 4_294_967_295, timestamp: 0 });
+    expect(h.update({ ...c32, value: 59, timestamp: 60 })).toEqual({
+      kind: 'rate',
+      perSecond: 1,
+      wrapped: true,
+    });
+  });
+
+  it('gives no rate when time did not advance', () => {
+    const h = new CounterHistory();
+    h.update({ ...base, value: 1n, timestamp: 10 });
+    expect(h.update({ ...base, value: 2n, timestamp: 10 })).toEqual({ kind: 'none', reason: 'time' });
+  });
+
+  it('follows a recorded sequence of a 32-bit interface counter through two wraps and a reboot', () => {
+    // 100 Mb/s interface (12.5 MB/s max), polled every 60 s, carrying ~10 MB/s.
+    const h = new CounterHistory();
+    const c32 = { ...base, width: 32 as const, maxRatePerSecond: 12_500_000 };
+    const recorded: [number, number, number][] = [
+      // [timestamp, ifInOctets, sysUpTime]
+      [0, 3_900_000_000, 1_000_000],
+      [60, 205_032_704, 1_006_000], // wrapped: 3,900,000,000 + 600,000,000 - 2^32
+      [120, 805_032_704, 1_012_000],
+      [180, 1_405_032_704, 1_018_000],
+      [240, 2_005_032_704, 1_024_000],
+      [300, 2_605_032_704, 1_030_000],
+      [360, 3_205_032_704, 1_036_000],
+      [420, 3_805_032_704, 1_042_000],
+      [480, 110_065_408, 1_048_000], // wrapped again
+      [540, 12_000, 3_000], // rebooted
+      [600, 600_012_000, 9_000],
+    ];
+    const rates = recorded.map(([timestamp, value, sysUpTime]) =>
+      h.update({ ...c32, value, timestamp, sysUpTime }),
+    );
+    expect(rates[0]).toEqual({ kind: 'none', reason: 'first' });
+    for (const i of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      expect(rates[i]).toMatchObject({ kind: 'rate', perSecond: 10_000_000, wrapped: i === 1 || i === 8 });
+    }
+    expect(rates[9]).toEqual({ kind: 'none', reason: 'reboot' });
+    expect(rates[10]).toEqual({ kind: 'rate', perSecond: 10_000_000, wrapped: false });
+  });
+});
+
+describe('CounterHistory: checkpoints and series keys', () => {
+  it('round-trips through JSON with exact 64-bit values, so rates continue on another node', () => {
+    const h = new CounterHistory();
+    h.update({ ...base, value: 2n ** 64n - 100n, timestamp: 0, sysUpTime: 42 });
+    const restored = CounterHistory.fromJSON(
+      JSON.parse(JSON.stringify(h.toJSON())) as ReturnType<CounterHistory['toJSON']>,
+    );
+    expect(restored.size).toBe(1);
+    expect(restored.update({ ...base, value: 2n ** 64n - 40n, timestamp: 60, sysUpTime: 6042 })).toEqual({
+      kind: 'rate',
+      perSecond: 1,
+      wrapped: false,
+    });
+  });
+
+  it('forget() drops a series', () => {
+    const h = new CounterHistory();
+    h.update({ ...base, value: 1n, timestamp: 0 });
+    h.forget(S);
+    expect(h.update({ ...base, value: 61n, timestamp: 60 })).toEqual({ kind: 'none', reason: 'first' });
+  });
+
+  it('series keys do not depend on dimension order and do not collide on separators', () => {
+    const a = seriesKey('r1', 'bits_in', [
+      { name: 'interface_name', value: 'Gi0/1' },
+      { name: 'alias', value: 'x' },
+    ]);
+    const b = seriesKey('r1', 'bits_in', [
+      { name: 'alias', value: 'x' },
+      { name: 'interface_name', value: 'Gi0/1' },
+    ]);
+    expect(a).toBe(b);
+    expect(seriesKey('r1', 'a', [{ name: 'b', value: 'c|d' }])).not.toBe(
+      seriesKey('r1', 'a', [{ name: 'b|c', value: 'd' }]),
+    );
+    expect(seriesKey('r1', 'm', [])).not.toBe(seriesKey('r2', 'm', []));
+  });
+});
