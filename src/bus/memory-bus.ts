@@ -4,6 +4,7 @@
  * order, and offsets committed after the handler resolves. Retention is bounded per partition
  * (oldest messages dropped and counted), so a bus nobody reads cannot grow without bound.
  */
+import { fnv1a32 } from '../hash.js';
 import type {
   BusMessage,
   MessageBus,
@@ -47,12 +48,7 @@ class PartitionLog {
 
 /** FNV-1a of the key: a stable key -> partition mapping. */
 function partitionOf(key: string, partitions: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % partitions;
+  return fnv1a32(key) % partitions;
 }
 
 const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;

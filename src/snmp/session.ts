@@ -119,18 +119,32 @@ export abstract class BaseSession implements SnmpSession {
   abstract close(): Promise<void>;
 
   /** GETBULK that lowers max-repetitions while the agent answers tooBig. */
-  protected async bulkAdaptive(oids: readonly string[], repetitions: number): Promise<Varbind[]> {
+  protected bulkAdaptive(oids: readonly string[], repetitions: number): Promise<Varbind[]> {
+    return new Promise((resolve, reject) => this.bulkAdaptiveWith(oids, repetitions, resolve, reject));
+  }
+
+  /**
+   * bulkAdaptive() through callbacks (the walk's path): on tooBig, halves the repetitions, lowers
+   * the session's max-repetitions for later requests, and asks again, down to one repetition.
+   */
+  private bulkAdaptiveWith(
+    oids: readonly string[],
+    repetitions: number,
+    resolve: (varbinds: Varbind[]) => void,
+    reject: (error: Error) => void,
+  ): void {
     let reps = repetitions;
-    for (;;) {
-      try {
-        return await this.getBulk(oids, 0, reps);
-      } catch (e) {
-        if (!(e instanceof PanoptesError) || e.details['status'] !== ERROR_STATUS.tooBig || reps <= 1)
-          throw e;
-        reps = Math.max(1, Math.floor(reps / 2));
-        this.maxRepetitions = Math.max(1, Math.min(this.maxRepetitions, reps * Math.max(1, oids.length)));
-      }
-    }
+    const attempt = (): void =>
+      this.bulkRequest(oids, 0, reps, resolve, (e) => {
+        if (e instanceof PanoptesError && e.details['status'] === ERROR_STATUS.tooBig && reps > 1) {
+          reps = Math.max(1, Math.floor(reps / 2));
+          this.maxRepetitions = Math.max(1, Math.min(this.maxRepetitions, reps * Math.max(1, oids.length)));
+          attempt();
+          return;
+        }
+        reject(e);
+      });
+    attempt();
   }
 
   /** One GETNEXT step of a v1 walk; undefined at the end of the MIB (noSuchName). */
@@ -165,26 +179,16 @@ export abstract class BaseSession implements SnmpSession {
   }
 
   /**
-   * A v2c/v3 walk: GETBULK from the last OID received, max-repetitions halved while the agent
-   * answers tooBig (as bulkAdaptive does), until a varbind leaves the subtree or ends the MIB.
+   * A v2c/v3 walk: GETBULK (adaptive, see bulkAdaptiveWith) from the last OID received, until a
+   * varbind leaves the subtree or ends the MIB.
    */
   private walkBulk(root: string): Promise<Varbind[]> {
     return new Promise<Varbind[]>((resolve, reject) => {
       const out: Varbind[] = [];
       let last = root;
-      let reps = this.maxRepetitions;
       let rootArcs = 1;
       for (let i = 0; i < root.length; i++) if (root.charCodeAt(i) === 46) rootArcs++;
-      const ask = (): void => this.bulkRequest([last], 0, reps, onBatch, onError);
-      const onError = (e: Error): void => {
-        if (e instanceof PanoptesError && e.details['status'] === ERROR_STATUS.tooBig && reps > 1) {
-          reps = Math.max(1, Math.floor(reps / 2));
-          this.maxRepetitions = Math.max(1, Math.min(this.maxRepetitions, reps));
-          ask();
-          return;
-        }
-        reject(e);
-      };
+      const ask = (): void => this.bulkAdaptiveWith([last], this.maxRepetitions, onBatch, reject);
       const onBatch = (batch: Varbind[]): void => {
         try {
           let done = batch.length === 0;
@@ -214,13 +218,7 @@ export abstract class BaseSession implements SnmpSession {
             this.walkEnd(root, out).then(resolve, reject);
             return;
           }
-          if (out.length > this.maxWalkVarbinds) {
-            throw new PanoptesError(
-              'SNMP_PROTOCOL',
-              `${this.device}: walk of ${root} passed ${this.maxWalkVarbinds} varbinds`,
-            );
-          }
-          reps = this.maxRepetitions;
+          if (out.length > this.maxWalkVarbinds) throw this.walkTooLong(`walk of ${root}`);
           ask();
         } catch (e) {
           reject(asError(e));
@@ -240,14 +238,16 @@ export abstract class BaseSession implements SnmpSession {
       if (compareOids(vb.oid, last) <= 0) throw notIncreasing(this.device, last, vb.oid);
       out.push(vb);
       last = vb.oid;
-      if (out.length > this.maxWalkVarbinds) {
-        throw new PanoptesError(
-          'SNMP_PROTOCOL',
-          `${this.device}: walk of ${root} passed ${this.maxWalkVarbinds} varbinds`,
-        );
-      }
+      if (out.length > this.maxWalkVarbinds) throw this.walkTooLong(`walk of ${root}`);
     }
     return this.walkEnd(root, out);
+  }
+
+  private walkTooLong(what: string): PanoptesError {
+    return new PanoptesError(
+      'SNMP_PROTOCOL',
+      `${this.device}: ${what} passed ${this.maxWalkVarbinds} varbinds`,
+    );
   }
 
   /** Like snmpwalk: a root that is itself an instance (sysDescr.0) yields its own value. */
@@ -292,12 +292,7 @@ export abstract class BaseSession implements SnmpSession {
         total++;
       });
       // Columns that got nothing back in this round (a truncated response) are asked again.
-      if (total > this.maxWalkVarbinds) {
-        throw new PanoptesError(
-          'SNMP_PROTOCOL',
-          `${this.device}: table walk passed ${this.maxWalkVarbinds} varbinds`,
-        );
-      }
+      if (total > this.maxWalkVarbinds) throw this.walkTooLong('table walk');
     }
     return result;
   }

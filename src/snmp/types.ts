@@ -28,10 +28,6 @@ export const SnmpTag = {
 export type SnmpTagName = keyof typeof SnmpTag;
 export type SnmpTagValue = (typeof SnmpTag)[SnmpTagName];
 
-export const TAG_NAMES: ReadonlyMap<number, SnmpTagName> = new Map(
-  Object.entries(SnmpTag).map(([name, tag]) => [tag, name as SnmpTagName]),
-);
-
 export type VarbindValue = number | bigint | string | Uint8Array | null;
 
 export interface Varbind {

@@ -10,6 +10,7 @@
  */
 import { Observable, asyncScheduler } from 'rxjs';
 import type { SchedulerLike, Subscription } from 'rxjs';
+import { fnv1a32 } from '../hash.js';
 
 /**
  * A stream of ticks at every multiple of `resolutionMs` (the value is scheduler.now()). Each tick
@@ -56,11 +57,7 @@ export interface ScheduleEntry {
 
 /** 32-bit FNV-1a of a string, mixed (murmur3 finaliser) so nearby keys spread well. */
 export function stableHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+  let h = fnv1a32(key);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
