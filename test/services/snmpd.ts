@@ -21,6 +21,10 @@ export interface SnmpdService {
 
 export interface SnmpdOptions {
   readonly community?: string;
+  /** More snmpd.conf lines, e.g. `createUser` and `rouser` for SNMPv3 users. */
+  readonly extraConfig?: readonly string[];
+  /** Names the process and its temporary directory. Default snmpd. */
+  readonly name?: string;
 }
 
 const SYS_UPTIME = '1.3.6.1.2.1.1.3.0';
@@ -29,7 +33,8 @@ export async function startSnmpd(options: SnmpdOptions = {}): Promise<SnmpdServi
   const command = requireBinary('snmpd', 'snmpd');
   const community = options.community ?? 'panoptes-ro';
   const port = await freeUdpPort();
-  const workDir = await makeTempDir('snmpd');
+  const name = options.name ?? 'snmpd';
+  const workDir = await makeTempDir(name);
   const sysLocation = `panoptes-test-${port}`;
   const sysContact = 'panoptes-tests@localhost';
   const config = [
@@ -37,14 +42,16 @@ export async function startSnmpd(options: SnmpdOptions = {}): Promise<SnmpdServi
     `rocommunity ${community} 127.0.0.1`,
     `sysLocation ${sysLocation}`,
     `sysContact ${sysContact}`,
+    ...(options.extraConfig ?? []),
     '',
   ].join('\n');
   const configFile = join(workDir, 'snmpd.conf');
   await writeFile(configFile, config);
   const proc = ManagedProcess.start({
-    name: 'snmpd',
+    name,
     command,
-    // -f foreground, -C only our config file, -Lo log to stdout (our log file).
+    // -f foreground, -C only our config file, -Lo log to stdout (our log file). The persistent
+    // directory (where SNMPv3 users created by createUser are kept) is snmpd's to create.
     args: ['-f', '-C', '-c', configFile, '-Lo', '-p', join(workDir, 'snmpd.pid')],
     workDir,
     env: { SNMP_PERSISTENT_DIR: join(workDir, 'persist'), MIBS: '' },
