@@ -33,6 +33,14 @@ export const ERROR_CODES = {
   },
   PLUGIN_FAILED: { retryable: true, summary: 'A plugin threw or timed out while running.' },
   SNMP_TIMEOUT: { retryable: true, summary: 'An SNMP request got no answer within its timeout and retries.' },
+  SNMP_AUTH: {
+    retryable: false,
+    summary: 'An SNMPv3 agent rejected the credentials (unknown user, wrong digest, decryption error).',
+  },
+  SNMP_NETWORK: {
+    retryable: true,
+    summary: 'An SNMP request could not be sent: the host name does not resolve or the socket failed.',
+  },
   SNMP_ERROR_STATUS: { retryable: false, summary: 'An SNMP agent answered with a non-zero error-status.' },
   SNMP_DECODE: { retryable: false, summary: 'An SNMP packet could not be decoded.' },
   SNMP_PROTOCOL: {

@@ -21,6 +21,8 @@ export interface RunHandle {
 export interface PollingAgentPort {
   readonly supervisor: Supervisor;
   readonly mailboxSize: number;
+  /** Publish a `status` group (polling_status) with every run. Absent: false. */
+  readonly statusGroups?: boolean;
   now(): number;
   schedule(target: ScheduleTarget, plugin: LoadedPlugin, tag: number): ScheduleEntry;
   unschedule(entry: ScheduleEntry): void;

@@ -7,19 +7,23 @@
 import { randomUUID } from 'node:crypto';
 import { Subject } from 'rxjs';
 import type { SchedulerLike } from 'rxjs';
-import { errorMessage, isPanoptesError } from '../errors.js';
+import { ValidationError, errorMessage, isPanoptesError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { MetricsGroup, Resource } from '../model/index.js';
-import type { PollingPlugin } from '../plugins/api.js';
+import { enrichmentGroupToJson, parseEnrichmentGroup, stringifyJson } from '../model/index.js';
+import type { EnrichmentGroup, MetricsGroup, Resource } from '../model/index.js';
+import { asPollResult } from '../plugins/api.js';
+import type { EnrichmentPlugin, PluginKind, PollingPlugin } from '../plugins/api.js';
 import type { ContextFactory } from '../plugins/context.js';
 import type { LoadedPlugin, PluginSet } from '../plugins/loader.js';
 import { ScheduleService } from '../streams/schedule.js';
 import type { ScheduleEntry, ScheduleTarget } from '../streams/schedule.js';
+import type { EnrichmentCache } from '../streams/enrichment-cache.js';
 import type { StoreKeys } from '../store/keys.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { GuardResult, PollingAgentPort, RunHandle } from './polling-agent-port.js';
 import { ActorRegistry } from './registry.js';
 import { ResourceActor } from './resource-actor.js';
+import { pollingStatusOf } from './run-status.js';
 import type { RunOutcome, RunStatus, RunStatusKind } from './run-status.js';
 import { Supervisor } from './supervisor.js';
 
@@ -46,6 +50,15 @@ export interface PollingAgentOptions {
   readonly distributedGuards?: boolean;
   /** How long stop() waits for polls that ignore their abort signal. Default 5000 ms. */
   readonly stopGraceMs?: number;
+  /**
+   * Which plugins this agent runs: polling plugins (results published), enrichment plugins
+   * (results stored under the enrichment keys with their TTL), or both. Default ['polling'].
+   */
+  readonly kinds?: readonly PluginKind[];
+  /** Publish a `status` group (gauge polling_status) with every run's results. Default true. */
+  readonly statusGroups?: boolean;
+  /** Enrichment written by this agent also goes here (write-through for in-process readers). */
+  readonly enrichmentCache?: EnrichmentCache;
 }
 
 export type PollingStats = Record<RunStatusKind, number>;
@@ -70,6 +83,8 @@ export class PollingAgent implements PollingAgentPort {
   private readonly clock: () => number;
   private polling: LoadedPlugin[] = [];
   private readonly guards: boolean;
+  private readonly kinds: ReadonlySet<PluginKind>;
+  readonly statusGroups: boolean;
   /** settled promises of the polls running now. */
   private readonly running = new Set<Promise<void>>();
 
@@ -82,6 +97,8 @@ export class PollingAgent implements PollingAgentPort {
     this.mailboxSize = options.mailboxSize ?? 16;
     this.nodeId = options.nodeId ?? randomUUID();
     this.guards = options.distributedGuards ?? true;
+    this.kinds = new Set(options.kinds ?? ['polling']);
+    this.statusGroups = options.statusGroups ?? true;
   }
 
   get size(): number {
@@ -100,9 +117,9 @@ export class PollingAgent implements PollingAgentPort {
     this.schedules.start();
   }
 
-  /** The polling plugins in force; every actor re-matches its resource against them. */
+  /** The plugins in force (of this agent's kinds); every actor re-matches its resource against them. */
   setPlugins(plugins: PluginSet): void {
-    this.polling = [...plugins.values()].filter((p) => p.kind === 'polling');
+    this.polling = [...plugins.values()].filter((p) => this.kinds.has(p.kind));
     for (const actor of this.actors.values()) actor.update(actor.current, this.matching(actor.current));
   }
 
@@ -192,12 +209,28 @@ export class PollingAgent implements PollingAgentPort {
     const ctx = this.options.contextFactory(d, controller.signal);
     const ran = (async (): Promise<RunOutcome> => {
       try {
-        const groups = await (plugin.instance as PollingPlugin).poll(ctx, resource);
-        return { status: 'success', groups };
+        if (plugin.kind === 'enrichment') {
+          const groups = await (plugin.instance as EnrichmentPlugin).enrich(ctx, resource);
+          await this.storeEnrichment(resource, groups);
+          return { status: 'success', groups: [] };
+        }
+        const result = asPollResult(await (plugin.instance as PollingPlugin).poll(ctx, resource));
+        return {
+          status: 'success',
+          groups: result.groups,
+          ...(result.status === undefined ? {} : { pollingStatus: result.status }),
+          ...(result.sysUpTime === undefined ? {} : { sysUpTime: result.sysUpTime }),
+          ...(result.counters === undefined ? {} : { counters: result.counters }),
+        };
       } catch (e) {
-        if (isPanoptesError(e) && e.code === 'SNMP_TIMEOUT') return { status: 'timeout', error: e.message };
-        ctx.logger.warn({ resource: resource.resource_id, err: errorMessage(e) }, 'polling plugin failed');
-        return { status: 'error', error: errorMessage(e) };
+        const pollingStatus = pollingStatusOf(e);
+        if (isPanoptesError(e) && e.code === 'SNMP_TIMEOUT')
+          return { status: 'timeout', error: e.message, pollingStatus };
+        ctx.logger.warn(
+          { resource: resource.resource_id, err: errorMessage(e) },
+          `${plugin.kind} plugin failed`,
+        );
+        return { status: 'error', error: errorMessage(e), pollingStatus };
       }
     })();
     let timer: NodeJS.Timeout | undefined;
@@ -213,6 +246,24 @@ export class PollingAgent implements PollingAgentPort {
     });
     this.running.add(settled);
     return { outcome: Promise.race([ran, timedOut]), settled };
+  }
+
+  /** Stores enrichment groups under their keys with their TTL (and in the cache, if any). */
+  private async storeEnrichment(resource: Resource, groups: readonly EnrichmentGroup[]): Promise<void> {
+    const { store, keys } = this.options;
+    groups.forEach((g, i) => {
+      const parsed = parseEnrichmentGroup(enrichmentGroupToJson(g), `enrichment[${i}]`);
+      if (!parsed.ok)
+        throw new ValidationError('MODEL_INVALID', `enrichment of ${resource.resource_id}`, parsed.issues);
+    });
+    await store.setMany(
+      groups.map((g) => ({
+        key: keys.enrichment(resource.resource_id, g.namespace),
+        value: stringifyJson(enrichmentGroupToJson(g)),
+        ttlMs: g.enrichment_ttl * 1000,
+      })),
+    );
+    for (const g of groups) this.options.enrichmentCache?.put(resource.resource_id, g);
   }
 
   publish(resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]): Promise<void> {

@@ -10,12 +10,17 @@
  *   - across nodes, a lease lock per plugin and resource (-> skipped_locked);
  *   - results younger than results_cache_age are published again instead of polling (-> cached).
  * A run's outcome and its end come back as messages, so the actor's state only changes inside
- * its own handler. Resource and plugin updates are not ordinary mail: they bypass the mailbox
+ * its own handler. The actor also owns each plugin's counter history: results pass through the
+ * plugin's [transforms] (counter -> rate) before they are published, with a `status` group
+ * (polling_status) for every run that polled, failed runs included, when the agent asks for it. Resource and plugin updates are not ordinary mail: they bypass the mailbox
  * limit (a dropped update would leave stale plugins polling) and coalesce into one pending update.
  */
 import { errorMessage } from '../errors.js';
-import type { MetricsGroup, Resource } from '../model/index.js';
+import { pollingStatusGroup } from '../model/index.js';
+import type { MetricsGroup, PollingStatusName, Resource } from '../model/index.js';
 import type { LoadedPlugin } from '../plugins/loader.js';
+import { CounterHistory } from '../streams/counter-rate.js';
+import { applyRateTransforms } from '../streams/rate-transform.js';
 import type { ScheduleEntry } from '../streams/schedule.js';
 import { Actor } from './actor.js';
 import type { GuardResult, PollingAgentPort } from './polling-agent-port.js';
@@ -49,6 +54,8 @@ interface PluginSlot {
   /** Due time of the last run started (epoch ms). */
   lastRunDue: number;
   cached: { at: number; groups: readonly MetricsGroup[] } | undefined;
+  /** Last counter samples of this plugin's series, for rates. */
+  history: CounterHistory;
 }
 
 let runCounter = 0;
@@ -126,6 +133,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
         lastRunDue: old?.lastRunDue ?? Number.NEGATIVE_INFINITY,
         // Cached results belong to the plugin version that produced them.
         cached: old?.plugin === plugin ? old.cached : undefined,
+        history: old?.history ?? new CounterHistory(),
       });
     });
     for (const gone of previous.values()) {
@@ -171,7 +179,11 @@ export class ResourceActor extends Actor<ResourceMessage> {
     if (slot.cached !== undefined && now - slot.cached.at < def.resultsCacheAgeSeconds * 1000) {
       slot.lastRunDue = dueAt;
       try {
-        await this.agent.publish(this.resource, slot.plugin, slot.cached.groups);
+        await this.agent.publish(
+          this.resource,
+          slot.plugin,
+          this.withStatus(slot, slot.cached.groups, 'success'),
+        );
         this.report(pluginName, 'cached', dueAt, lateness, { groups: slot.cached.groups.length });
       } catch (e) {
         this.report(pluginName, 'error', dueAt, lateness, {
@@ -223,6 +235,17 @@ export class ResourceActor extends Actor<ResourceMessage> {
     const durationMs = this.agent.now() - message.startedAt;
     const { outcome } = message;
     if (outcome.status !== 'success') {
+      const failed =
+        slot === undefined
+          ? []
+          : this.withStatus(
+              slot,
+              [],
+              outcome.pollingStatus ?? (outcome.status === 'timeout' ? 'timeout' : 'internalError'),
+            );
+      if (failed.length > 0 && slot !== undefined) {
+        await this.agent.publish(this.resource, slot.plugin, failed).catch(() => undefined);
+      }
       this.report(message.plugin, outcome.status, message.dueAt, message.latenessMs, {
         durationMs,
         error: outcome.error,
@@ -230,9 +253,26 @@ export class ResourceActor extends Actor<ResourceMessage> {
       return;
     }
     if (slot === undefined) return; // the plugin no longer applies: its results are not published
-    slot.cached = { at: this.agent.now(), groups: outcome.groups };
+    const def = slot.plugin.definition;
+    const transformed = applyRateTransforms({
+      resourceId: this.resource.resource_id,
+      groups: outcome.groups,
+      transforms: def.transforms,
+      history: slot.history,
+      ...(outcome.sysUpTime === undefined ? {} : { sysUpTime: outcome.sysUpTime }),
+      ...(outcome.counters === undefined ? {} : { counters: outcome.counters }),
+    });
+    if (def.transforms.length > 0) {
+      // Series silent for more than 3 intervals would only re-baseline: drop them.
+      slot.history.prune(this.agent.now() / 1000 - 4 * def.executeFrequencySeconds);
+    }
+    slot.cached = { at: this.agent.now(), groups: transformed.groups };
     try {
-      await this.agent.publish(this.resource, slot.plugin, outcome.groups);
+      await this.agent.publish(
+        this.resource,
+        slot.plugin,
+        this.withStatus(slot, transformed.groups, outcome.pollingStatus ?? 'success'),
+      );
       this.report(message.plugin, 'success', message.dueAt, message.latenessMs, {
         durationMs,
         groups: outcome.groups.length,
@@ -243,6 +283,29 @@ export class ResourceActor extends Actor<ResourceMessage> {
         error: `publishing: ${errorMessage(e)}`,
       });
     }
+  }
+
+  /** The groups plus the run's `status` group, when the agent publishes them. */
+  private withStatus(
+    slot: PluginSlot,
+    groups: readonly MetricsGroup[],
+    status: PollingStatusName,
+  ): readonly MetricsGroup[] {
+    if (this.agent.statusGroups !== true) return groups;
+    const def = slot.plugin.definition;
+    const group = pollingStatusGroup(
+      this.resource,
+      def.name,
+      status,
+      def.executeFrequencySeconds,
+      Math.round(this.agent.now()) / 1000,
+    );
+    return [...groups, group];
+  }
+
+  /** The counter history of a plugin (for checkpoints), if the plugin applies. */
+  counterHistory(plugin: string): CounterHistory | undefined {
+    return this.slots.find((s) => s.plugin.definition.name === plugin)?.history;
   }
 
   private async settled(message: Extract<ResourceMessage, { type: 'settled' }>): Promise<void> {

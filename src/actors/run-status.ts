@@ -1,5 +1,7 @@
 /** What runs of polling plugins come to, as ResourceActors report them. */
-import type { MetricsGroup } from '../model/index.js';
+import { isPanoptesError } from '../errors.js';
+import type { MetricsGroup, PollingStatusName } from '../model/index.js';
+import type { CounterHint } from '../streams/counter-rate.js';
 
 export type RunStatusKind =
   'success' | 'error' | 'timeout' | 'cached' | 'skipped_in_flight' | 'skipped_too_soon' | 'skipped_locked';
@@ -19,5 +21,48 @@ export interface RunStatus {
 }
 
 export type RunOutcome =
-  | { readonly status: 'success'; readonly groups: readonly MetricsGroup[] }
-  | { readonly status: 'error' | 'timeout'; readonly error: string };
+  | {
+      readonly status: 'success';
+      readonly groups: readonly MetricsGroup[];
+      /** The polling status the plugin reported (default success). */
+      readonly pollingStatus?: PollingStatusName;
+      readonly sysUpTime?: number;
+      readonly counters?: ReadonlyMap<MetricsGroup, Readonly<Record<string, CounterHint>>>;
+    }
+  | {
+      readonly status: 'error' | 'timeout';
+      readonly error: string;
+      /** The polling status the failure stands for (default: timeout, or internal error). */
+      readonly pollingStatus?: PollingStatusName;
+    };
+
+const NETWORK_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EADDRNOTAVAIL',
+]);
+
+/** The polling status a failed run stands for, from the error it threw. */
+export function pollingStatusOf(error: unknown): PollingStatusName {
+  if (isPanoptesError(error)) {
+    switch (error.code) {
+      case 'SNMP_TIMEOUT':
+        return 'timeout';
+      case 'SNMP_AUTH':
+        return 'authFailure';
+      case 'SNMP_NETWORK':
+        return 'networkError';
+      case 'SNMP_ERROR_STATUS':
+        return 'missingData';
+      default:
+        return 'internalError';
+    }
+  }
+  const errno = (error as { code?: unknown } | null)?.code;
+  if (typeof errno === 'string' && NETWORK_ERRNOS.has(errno)) return 'networkError';
+  return 'internalError';
+}

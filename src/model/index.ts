@@ -4,3 +4,4 @@ export * from './resource.js';
 export * from './metrics-group.js';
 export * from './enrichment.js';
 export * from './sets.js';
+export * from './polling-status.js';

@@ -7,10 +7,13 @@
  * in its context.
  */
 import type { Logger } from '../log.js';
-import type { EnrichmentGroup, MetricsGroup, Resource } from '../model/index.js';
+import type { EnrichmentGroup, MetricsGroup, PollingStatusName, Resource } from '../model/index.js';
 import type { SnmpSession } from '../snmp/session.js';
+import type { CounterHint } from '../streams/counter-rate.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { PluginDefinition } from './plugin-file.js';
+
+export type { CounterHint };
 
 export type PluginKind = 'discovery' | 'enrichment' | 'polling';
 
@@ -37,8 +40,27 @@ export interface EnrichmentPlugin {
   enrich(ctx: PluginContext, resource: Resource): Promise<readonly EnrichmentGroup[]>;
 }
 
+/** What a polling run returns when it has more to say than its groups. */
+export interface PollResult {
+  readonly groups: readonly MetricsGroup[];
+  /**
+   * The run's polling status (published in the `status` group). Default success; failures
+   * that make the run throw (timeouts, network, auth) are classified by the poller.
+   */
+  readonly status?: PollingStatusName;
+  /** Device sysUpTime (hundredths of a second) at the poll: when it goes down, rates re-baseline. */
+  readonly sysUpTime?: number;
+  /** Counter hints per group (by identity) and metric name, for the rate transform. */
+  readonly counters?: ReadonlyMap<MetricsGroup, Readonly<Record<string, CounterHint>>>;
+}
+
 export interface PollingPlugin {
-  poll(ctx: PluginContext, resource: Resource): Promise<readonly MetricsGroup[]>;
+  poll(ctx: PluginContext, resource: Resource): Promise<readonly MetricsGroup[] | PollResult>;
+}
+
+/** A plugin's return value as a PollResult. */
+export function asPollResult(value: readonly MetricsGroup[] | PollResult): PollResult {
+  return Array.isArray(value) ? { groups: value as readonly MetricsGroup[] } : (value as PollResult);
 }
 
 export type PluginInstance = DiscoveryPlugin | EnrichmentPlugin | PollingPlugin;

@@ -1,7 +1,11 @@
 /**
  * Builds the context a plugin run receives: its configuration, a child logger, an abort signal,
- * SNMP sessions to the resource with the plugin's [snmp] settings and the site's community
- * secret, cached enrichment lookups, secrets and the key-value store.
+ * SNMP sessions to the resource with the plugin's [snmp] settings, cached enrichment lookups
+ * (through the TTL-respecting EnrichmentCache), secrets and the key-value store.
+ *
+ * The v1/v2c community of a resource, first found wins: its metadata `snmp_community`; the
+ * secret named by the plugin's community_key for the resource's site; that secret's default;
+ * the configured default community.
  */
 import { PanoptesError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -9,6 +13,7 @@ import { parseEnrichmentGroup, parseJson } from '../model/index.js';
 import type { EnrichmentGroup, Resource } from '../model/index.js';
 import type { SnmpEngine } from '../snmp/engine.js';
 import type { SnmpSession } from '../snmp/session.js';
+import { EnrichmentCache } from '../streams/enrichment-cache.js';
 import type { StoreKeys } from '../store/keys.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { PluginContext } from './api.js';
@@ -22,6 +27,33 @@ export interface ContextDependencies {
   readonly snmp?: SnmpEngine;
   /** Community used when no secret is stored. Default: none (an error names the missing secret). */
   readonly defaultCommunity?: string;
+  /** The enrichment cache lookups go through. Default: one of this factory's own. */
+  readonly enrichmentCache?: EnrichmentCache;
+}
+
+/**
+ * Resource metadata key holding a per-device SNMP community (labs, simulators, inventories that
+ * carry one per device). It travels with the resource, so it is no place for a real secret.
+ */
+export const COMMUNITY_METADATA_KEY = 'snmp_community';
+
+/** Reads the enrichment of a resource in a namespace from the store; invalid data is logged and ignored. */
+export function storeEnrichmentLoader(
+  store: KeyValueStore,
+  keys: StoreKeys,
+  logger: Logger,
+): (resourceId: string, namespace: string) => Promise<EnrichmentGroup | undefined> {
+  return async (resourceId, namespace) => {
+    const key = keys.enrichment(resourceId, namespace);
+    const text = await store.get(key);
+    if (text === undefined) return undefined;
+    const parsed = parseEnrichmentGroup(parseJson(text, key));
+    if (!parsed.ok) {
+      logger.warn({ resourceId, namespace, issues: parsed.issues }, 'stored enrichment is invalid; ignored');
+      return undefined;
+    }
+    return parsed.value;
+  };
 }
 
 export type ContextFactory = (plugin: PluginDefinition, signal: AbortSignal) => PluginContext;
@@ -31,19 +63,10 @@ export function createContextFactory(deps: ContextDependencies): ContextFactory 
     (await deps.store.get(deps.keys.secret(name, site))) ??
     (await deps.store.get(deps.keys.secretDefault(name)));
 
-  const enrichment = async (resourceId: string, namespace: string): Promise<EnrichmentGroup | undefined> => {
-    const text = await deps.store.get(deps.keys.enrichment(resourceId, namespace));
-    if (text === undefined) return undefined;
-    const parsed = parseEnrichmentGroup(parseJson(text, deps.keys.enrichment(resourceId, namespace)));
-    if (!parsed.ok) {
-      deps.logger.warn(
-        { resourceId, namespace, issues: parsed.issues },
-        'stored enrichment is invalid; ignored',
-      );
-      return undefined;
-    }
-    return parsed.value;
-  };
+  const cache =
+    deps.enrichmentCache ?? new EnrichmentCache({ load: storeEnrichmentLoader(deps.store, deps.keys, deps.logger) });
+  const enrichment = (resourceId: string, namespace: string): Promise<EnrichmentGroup | undefined> =>
+    cache.get(resourceId, namespace);
 
   // One child logger per plugin definition: creating one per run is measurable at 3k runs/s.
   const loggers = new WeakMap<PluginDefinition, Logger>();
@@ -60,13 +83,17 @@ export function createContextFactory(deps: ContextDependencies): ContextFactory 
       const version = plugin.snmp.version ?? '2c';
       let community: string | undefined;
       if (version !== '3') {
-        community = (await secret(plugin.snmp.communityKey, resource.resource_site)) ?? deps.defaultCommunity;
+        community =
+          resource.resource_metadata[COMMUNITY_METADATA_KEY] ??
+          (await secret(plugin.snmp.communityKey, resource.resource_site)) ??
+          deps.defaultCommunity;
         if (community === undefined) {
           throw new PanoptesError(
             'CONFIG_INVALID',
             `plugin ${plugin.name}: no SNMP community for site ${resource.resource_site}: store secret ` +
               `"${plugin.snmp.communityKey}" (${deps.keys.secret(plugin.snmp.communityKey, resource.resource_site)} ` +
-              `or ${deps.keys.secretDefault(plugin.snmp.communityKey)})`,
+              `or ${deps.keys.secretDefault(plugin.snmp.communityKey)}) or give the resource metadata ` +
+              `"${COMMUNITY_METADATA_KEY}"`,
           );
         }
       }

@@ -12,6 +12,8 @@
  *                    snmp_community)
  *   [transforms]     NAME = rate:METRICS_GROUP_TYPE:counter[,counter...]
  *   [enrichment]     preload = PLUGIN:NAMESPACE[, ...] (`self` for this plugin)
+ *   [options]        settings of the plugin's own (free keys, string values; the plugin checks
+ *                    them and reports problems through `optionError`)
  *
  * Section and key names are case-insensitive (Panoptes read them through ConfigParser). Every
  * value is typed and checked when the file is loaded (Panoptes passed them all on as strings);
@@ -66,6 +68,8 @@ export interface PluginDefinition {
   }>;
   readonly transforms: readonly RateTransform[];
   readonly preload: readonly PreloadEntry[];
+  /** The [options] section: the plugin's own settings, keys in lower case. */
+  readonly options: Readonly<Record<string, string>>;
 }
 
 export interface PluginIssue {
@@ -103,6 +107,7 @@ const SECTIONS: Readonly<Record<string, readonly string[] | undefined>> = {
   snmp: ['timeout', 'retries', 'max_repetitions', 'port', 'version', 'community_key'],
   transforms: undefined, // transform names are free; values are checked
   enrichment: ['preload'],
+  options: undefined, // the plugin's own settings: it checks them
 };
 
 type Section = Map<string, { key: string; value: string }>;
@@ -264,6 +269,9 @@ export function parsePluginFile(text: string, file: string): PluginDefinition {
     }
   }
 
+  const options: Record<string, string> = {};
+  for (const [key, { value }] of sections.get('options')?.keys ?? []) options[key] = value;
+
   if (issues.length > 0 || name === undefined || module === undefined || frequency === undefined) {
     throw new PluginFileError(file, issues);
   }
@@ -291,8 +299,17 @@ export function parsePluginFile(text: string, file: string): PluginDefinition {
     },
     transforms,
     preload,
+    options,
   };
   return deepFreeze(definition);
+}
+
+/**
+ * The error a plugin raises for a bad value in its [options] section: it names the file, the
+ * section and the key, like every other plugin file problem.
+ */
+export function optionError(definition: PluginDefinition, key: string, message: string): PluginFileError {
+  return new PluginFileError(definition.file, [{ section: 'options', key, message }]);
 }
 
 export async function readPluginFile(file: string): Promise<PluginDefinition> {

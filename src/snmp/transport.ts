@@ -329,7 +329,7 @@ export class SnmpTransport {
         this.finish(job);
         job.callbacks.reject(
           new PanoptesError(
-            'SNMP_TIMEOUT',
+            'SNMP_NETWORK',
             `cannot resolve ${host}: ${e instanceof Error ? e.message : String(e)}`,
             {
               cause: e,

@@ -17,11 +17,29 @@
 
 export type CounterWidth = 32 | 64;
 
+/**
+ * How the rate transform treats one counter of a metrics group (a plugin gives it). Without a
+ * hint a counter is taken as a 64-bit counter: a decrease is a reset, never a wrap.
+ */
+export interface CounterHint {
+  /** Width of the device counter the value comes from. */
+  readonly width: CounterWidth;
+  /** The value is the device counter times this integer (8 for bits from octets). Default 1. */
+  readonly scale?: number;
+  /** Highest plausible rate of the value per second (e.g. the interface speed in bits/s). */
+  readonly maxPerSecond?: number;
+}
+
 export interface CounterSample {
   /** Identifies the series: metric name, dimensions and resource id. */
   readonly series: string;
   readonly value: bigint | number;
   readonly width: CounterWidth;
+  /**
+   * The value is the device counter times this integer (8 for bits counted from octets), so a
+   * Counter32 wraps at 2^32 * scale. Default 1.
+   */
+  readonly scale?: number;
   /** Seconds since the epoch (float). */
   readonly timestamp: number;
   /** Seconds between polls of this series. */
@@ -72,7 +90,8 @@ export class CounterHistory {
     let wrapped = false;
     if (delta < 0n) {
       if (sample.width === 64) return { kind: 'none', reason: 'reset' };
-      const wrappedDelta = delta + TWO_32;
+      const scale = sample.scale ?? 1;
+      const wrappedDelta = delta + (Number.isSafeInteger(scale) && scale > 1 ? TWO_32 * BigInt(scale) : TWO_32);
       const perSecond = Number(wrappedDelta) / elapsed;
       if (
         wrappedDelta < 0n ||
@@ -89,6 +108,21 @@ export class CounterHistory {
   /** Forgets a series (e.g. an interface that disappeared). */
   forget(series: string): void {
     this.last.delete(series);
+  }
+
+  /**
+   * Forgets every series last sampled before `timestamp` (seconds): past the gap rule they
+   * would only re-baseline, so keeping them is memory for nothing. Returns how many went.
+   */
+  prune(timestamp: number): number {
+    let n = 0;
+    for (const [key, l] of this.last) {
+      if (l.timestamp < timestamp) {
+        this.last.delete(key);
+        n++;
+      }
+    }
+    return n;
   }
 
   toJSON(): CounterCheckpoint {

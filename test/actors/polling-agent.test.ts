@@ -59,6 +59,8 @@ class Harness {
       // afterEach advances 1 s of virtual time while stopping; wait less than that for polls
       // that ignore their abort signal.
       stopGraceMs: 500,
+      // These tests count the plugin's own groups; status groups have tests of their own.
+      statusGroups: false,
       ...options,
     });
     this.agent.status$.subscribe((s) => this.statuses.push(s));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FilterableResource } from '../../src/dsl/index.js';
 import { PanoptesError } from '../../src/errors.js';
-import { PluginFileError, parsePluginFile, readPluginFile } from '../../src/plugins/plugin-file.js';
+import { PluginFileError, optionError, parsePluginFile, readPluginFile } from '../../src/plugins/plugin-file.js';
 import type { PluginDefinition } from '../../src/plugins/plugin-file.js';
 
 const FILE = '/etc/panoptes/plugins/interface.panoptes-plugin';
@@ -124,6 +124,7 @@ describe('parsePluginFile: a valid Panoptes-style file', () => {
         { plugin: 'self', namespace: 'interface' },
         { plugin: 'device_metadata_plugin', namespace: 'metadata' },
       ],
+      options: {},
     } satisfies Omit<PluginDefinition, 'filter'>);
     expect(typeof filter).toBe('function');
     expect(filter?.(resource())).toBe(true);
@@ -151,6 +152,16 @@ describe('parsePluginFile: a valid Panoptes-style file', () => {
       preload: [],
     });
     expect(Object.keys(def.snmp)).toEqual(['communityKey']);
+  });
+
+  it('passes the free [options] section to the plugin (keys in lower case) and names bad options by file, section and key', () => {
+    const def = parsePluginFile(`${MINIMAL}\n[Options]\nFile = devices.json\nrow_limit = 10\n`, FILE);
+    expect(def.options).toEqual({ file: 'devices.json', row_limit: '10' });
+    expect(Object.isFrozen(def.options)).toBe(true);
+    const error = optionError(def, 'row_limit', 'must be at most 5');
+    expect(error).toBeInstanceOf(PluginFileError);
+    expect(error.code).toBe('PLUGIN_INVALID');
+    expect(error.message).toBe(`${FILE}: [options] row_limit: must be at most 5`);
   });
 
   it('reads section and key names case-insensitively (as ConfigParser did)', () => {
@@ -260,7 +271,7 @@ describe('parsePluginFile: errors as FILE: [section] key: message', () => {
 
   it('reports an unknown section and an unknown key, with the names as written', () => {
     expect(errorsOf(`${MINIMAL}Frequency = 60\n[Extras]\nfoo = 1\n[Core]\nAuthor = me\n`)).toEqual([
-      `${FILE}: [Extras]: unknown section (expected core, documentation, main, snmp, transforms, enrichment)`,
+      `${FILE}: [Extras]: unknown section (expected core, documentation, main, snmp, transforms, enrichment, options)`,
       `${FILE}: [Core] Author: unknown key (expected one of name, module)`,
       `${FILE}: [main] Frequency: unknown key (expected one of execute_frequency, resource_filter, results_cache_age, enrichment_ttl, namespace, timeout)`,
     ]);
@@ -270,7 +281,7 @@ describe('parsePluginFile: errors as FILE: [section] key: message', () => {
     const lines = errorsOf(`orphan = 1\n${MINIMAL}[snmp.v3]\nauth = sha\n`);
     expect(lines).toEqual([
       `${FILE}: [(top)] orphan: key outside any section (line 1)`,
-      `${FILE}: [snmp.v3]: unknown section (expected core, documentation, main, snmp, transforms, enrichment)`,
+      `${FILE}: [snmp.v3]: unknown section (expected core, documentation, main, snmp, transforms, enrichment, options)`,
     ]);
   });
 
