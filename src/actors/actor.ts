@@ -57,6 +57,11 @@ export abstract class Actor<M> {
     return this.stopped;
   }
 
+  /** True while a handler runs or mail waits. */
+  get busy(): boolean {
+    return this.running;
+  }
+
   get queued(): number {
     return this.mailbox === undefined ? 0 : this.mailbox.length - this.head;
   }

@@ -23,6 +23,8 @@ export interface PollingAgentPort {
   readonly mailboxSize: number;
   /** Publish a `status` group (polling_status) with every run. Absent: false. */
   readonly statusGroups?: boolean;
+  /** Run a plugin as soon as it starts applying to a resource, then on its schedule. Absent: false. */
+  readonly immediateFirstRun?: boolean;
   now(): number;
   schedule(target: ScheduleTarget, plugin: LoadedPlugin, tag: number): ScheduleEntry;
   unschedule(entry: ScheduleEntry): void;

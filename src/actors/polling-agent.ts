@@ -59,6 +59,11 @@ export interface PollingAgentOptions {
   readonly statusGroups?: boolean;
   /** Enrichment written by this agent also goes here (write-through for in-process readers). */
   readonly enrichmentCache?: EnrichmentCache;
+  /**
+   * Run each plugin as soon as it applies to a resource, then on its schedule (enrichment, so
+   * polling finds it). Default false: the first run waits for the resource's slot.
+   */
+  readonly immediateFirstRun?: boolean;
 }
 
 export type PollingStats = Record<RunStatusKind, number>;
@@ -85,6 +90,7 @@ export class PollingAgent implements PollingAgentPort {
   private readonly guards: boolean;
   private readonly kinds: ReadonlySet<PluginKind>;
   readonly statusGroups: boolean;
+  readonly immediateFirstRun: boolean;
   /** settled promises of the polls running now. */
   private readonly running = new Set<Promise<void>>();
 
@@ -99,6 +105,7 @@ export class PollingAgent implements PollingAgentPort {
     this.guards = options.distributedGuards ?? true;
     this.kinds = new Set(options.kinds ?? ['polling']);
     this.statusGroups = options.statusGroups ?? true;
+    this.immediateFirstRun = options.immediateFirstRun ?? false;
   }
 
   get size(): number {
@@ -135,6 +142,24 @@ export class PollingAgent implements PollingAgentPort {
 
   async removeResource(resourceId: string): Promise<boolean> {
     return this.actors.stop(resourceId);
+  }
+
+  /**
+   * Waits until no actor has mail, a handler running or a run in flight (e.g. the first runs
+   * of enrichment after start). True when idle, false when `timeoutMs` passed first.
+   */
+  async whenIdle(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let busy = this.running.size > 0;
+      for (const actor of this.actors.values()) {
+        if (busy) break;
+        busy = actor.busy || actor.runsInFlight > 0;
+      }
+      if (!busy) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /**

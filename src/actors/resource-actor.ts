@@ -136,6 +136,14 @@ export class ResourceActor extends Actor<ResourceMessage> {
         history: old?.history ?? new CounterHistory(),
       });
     });
+    if (this.agent.immediateFirstRun === true) {
+      const now = this.agent.now();
+      for (const slot of next) {
+        if (slot.lastRunDue === Number.NEGATIVE_INFINITY && slot.inFlight === 0) {
+          this.sendSelf({ type: 'tick', plugin: slot.plugin.definition.name, dueAt: now });
+        }
+      }
+    }
     for (const gone of previous.values()) {
       this.agent.unschedule(gone.entry);
       gone.controller?.abort(new Error(`plugin ${gone.plugin.definition.name} no longer applies`));
@@ -301,6 +309,13 @@ export class ResourceActor extends Actor<ResourceMessage> {
       Math.round(this.agent.now()) / 1000,
     );
     return [...groups, group];
+  }
+
+  /** Runs in flight now (for idleness checks). */
+  get runsInFlight(): number {
+    let n = 0;
+    for (const slot of this.slots) if (slot.inFlight !== 0) n++;
+    return n;
   }
 
   /** The counter history of a plugin (for checkpoints), if the plugin applies. */

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerFilter } from './commands/filter.js';
+import { registerRun } from './commands/run.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerSnmp } from './commands/snmp.js';
 import { registerValidate } from './commands/validate.js';
@@ -43,5 +44,6 @@ export function createProgram(setExitCode: (code: number) => void): Command {
   registerFilter(program, setExitCode);
   registerSnmp(program, setExitCode);
   registerSimulate(program, setExitCode);
+  registerRun(program, setExitCode);
   return program;
 }

@@ -27,6 +27,8 @@ export interface ContextDependencies {
   readonly snmp?: SnmpEngine;
   /** Community used when no secret is stored. Default: none (an error names the missing secret). */
   readonly defaultCommunity?: string;
+  /** Session settings for every plugin that does not set its own in [snmp] (site configuration). */
+  readonly sessionDefaults?: Readonly<{ port?: number; timeoutMs?: number; retries?: number }>;
   /** The enrichment cache lookups go through. Default: one of this factory's own. */
   readonly enrichmentCache?: EnrichmentCache;
 }
@@ -64,7 +66,8 @@ export function createContextFactory(deps: ContextDependencies): ContextFactory 
     (await deps.store.get(deps.keys.secretDefault(name)));
 
   const cache =
-    deps.enrichmentCache ?? new EnrichmentCache({ load: storeEnrichmentLoader(deps.store, deps.keys, deps.logger) });
+    deps.enrichmentCache ??
+    new EnrichmentCache({ load: storeEnrichmentLoader(deps.store, deps.keys, deps.logger) });
   const enrichment = (resourceId: string, namespace: string): Promise<EnrichmentGroup | undefined> =>
     cache.get(resourceId, namespace);
 
@@ -97,13 +100,16 @@ export function createContextFactory(deps: ContextDependencies): ContextFactory 
           );
         }
       }
+      const port = plugin.snmp.port ?? deps.sessionDefaults?.port;
+      const timeoutMs = plugin.snmp.timeoutMs ?? deps.sessionDefaults?.timeoutMs;
+      const retries = plugin.snmp.retries ?? deps.sessionDefaults?.retries;
       return deps.snmp.session({
         host: resource.resource_endpoint,
         version,
         ...(community === undefined ? {} : { community }),
-        ...(plugin.snmp.port === undefined ? {} : { port: plugin.snmp.port }),
-        ...(plugin.snmp.timeoutMs === undefined ? {} : { timeoutMs: plugin.snmp.timeoutMs }),
-        ...(plugin.snmp.retries === undefined ? {} : { retries: plugin.snmp.retries }),
+        ...(port === undefined ? {} : { port }),
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(retries === undefined ? {} : { retries }),
         ...(plugin.snmp.maxRepetitions === undefined ? {} : { maxRepetitions: plugin.snmp.maxRepetitions }),
       });
     };

@@ -11,8 +11,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BehaviorSubject } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { PanoptesError, errorMessage, isPanoptesError } from '../errors.js';
@@ -43,14 +43,40 @@ export interface LoaderOptions {
 
 const MODULE_EXTENSIONS = ['', '.js', '.mjs', '.ts'];
 
+/** True when this file runs as TypeScript (vitest, tsx): .ts modules can be imported as they are. */
+const RUNNING_TYPESCRIPT = import.meta.url.endsWith('.ts');
+/** The package root: src/plugins/loader.ts or dist/src/plugins/loader.js below it. */
+const PACKAGE_ROOT = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  RUNNING_TYPESCRIPT ? '../..' : '../../..',
+);
+
+/**
+ * The compiled twin of a TypeScript file of this package (plugins/x.ts -> dist/plugins/x.js),
+ * used when running compiled JavaScript, where Node cannot import .ts.
+ */
+function compiledTwin(file: string): string | undefined {
+  const rel = relative(PACKAGE_ROOT, file);
+  if (rel.startsWith('..') || rel.startsWith(`dist${sep}`) || resolve(PACKAGE_ROOT, rel) !== file)
+    return undefined;
+  const twin = join(PACKAGE_ROOT, 'dist', `${rel.slice(0, -3)}.js`);
+  return existsSync(twin) ? twin : undefined;
+}
+
 function resolveModule(path: string): string | undefined {
+  let found: string | undefined;
   for (const ext of MODULE_EXTENSIONS) {
     const candidate = path + ext;
-    if (existsSync(candidate) && !candidate.endsWith(PLUGIN_FILE_SUFFIX)) return candidate;
+    if (existsSync(candidate) && !candidate.endsWith(PLUGIN_FILE_SUFFIX)) {
+      found = candidate;
+      break;
+    }
   }
-  // "x.js" written for a TypeScript source that is run directly (tests, tsx).
-  if (path.endsWith('.js') && existsSync(`${path.slice(0, -3)}.ts`)) return `${path.slice(0, -3)}.ts`;
-  return undefined;
+  // "x.js" written for a TypeScript source (the built-in plugins, plugins under development).
+  if (found === undefined && path.endsWith('.js') && existsSync(`${path.slice(0, -3)}.ts`))
+    found = `${path.slice(0, -3)}.ts`;
+  if (found?.endsWith('.ts') === true && !RUNNING_TYPESCRIPT) return compiledTwin(found) ?? found;
+  return found;
 }
 
 function isConstructor(v: unknown): v is new () => unknown {
@@ -213,6 +239,12 @@ export class PluginLoader {
       });
     if (modulePath === undefined)
       throw fail(`"${def.module}" not found (looked for ${def.modulePath}[.js|.mjs|.ts])`);
+    if (modulePath.endsWith('.ts') && !RUNNING_TYPESCRIPT) {
+      throw fail(
+        `${modulePath} is TypeScript, which Node.js does not run as it is: compile it to JavaScript ` +
+          `and point Module at the .js file (or run the poller through a TypeScript loader such as tsx)`,
+      );
+    }
     let module: Record<string, unknown>;
     try {
       // The version in the URL makes a changed module load anew instead of from the cache.

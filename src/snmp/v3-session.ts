@@ -110,10 +110,14 @@ export class V3Session extends BaseSession {
     }
     if (e instanceof Error && e.name === 'ResponseInvalidError' && (e as { code?: unknown }).code === 5) {
       // EAuthFailure: a USM report (unknown user or engine, wrong digest, decryption error).
-      return new PanoptesError('SNMP_AUTH', `${this.device} (SNMPv3) rejected the credentials: ${e.message}`, {
-        cause: e,
-        details: { device: this.device },
-      });
+      return new PanoptesError(
+        'SNMP_AUTH',
+        `${this.device} (SNMPv3) rejected the credentials: ${e.message}`,
+        {
+          cause: e,
+          details: { device: this.device },
+        },
+      );
     }
     if (e instanceof snmp.RequestFailedError) {
       return errorStatusError(this.device, e.status ?? 5, 0, oids);

@@ -91,7 +91,8 @@ export class CounterHistory {
     if (delta < 0n) {
       if (sample.width === 64) return { kind: 'none', reason: 'reset' };
       const scale = sample.scale ?? 1;
-      const wrappedDelta = delta + (Number.isSafeInteger(scale) && scale > 1 ? TWO_32 * BigInt(scale) : TWO_32);
+      const wrappedDelta =
+        delta + (Number.isSafeInteger(scale) && scale > 1 ? TWO_32 * BigInt(scale) : TWO_32);
       const perSecond = Number(wrappedDelta) / elapsed;
       if (
         wrappedDelta < 0n ||

@@ -191,3 +191,130 @@ describe('CounterHistory: checkpoints and series keys', () => {
     expect(seriesKey('r1', 'm', [])).not.toBe(seriesKey('r2', 'm', []));
   });
 });
+
+describe('CounterHistory: scaled Counter32 (bits from octets)', () => {
+  const c32x8 = { ...base, width: 32 as const, scale: 8, intervalSeconds: 10 };
+
+  it('wraps at 2^32 * scale: (2^32 - 1000) * 8 then 500 * 8 over 10 s is 1200 bits/s, wrapped', () => {
+    const h = new CounterHistory();
+    expect(h.update({ ...c32x8, value: (2 ** 32 - 1000) * 8, timestamp: 0 })).toEqual({
+      kind: 'none',
+      reason: 'first',
+    });
+    expect(h.update({ ...c32x8, value: 500 * 8, timestamp: 10 })).toEqual({
+      kind: 'rate',
+      perSecond: (1500 * 8) / 10,
+      wrapped: true,
+    });
+  });
+
+  it('takes bigint values the same way', () => {
+    const h = new CounterHistory();
+    h.update({ ...c32x8, value: (2n ** 32n - 1000n) * 8n, timestamp: 0 });
+    expect(h.update({ ...c32x8, value: 4000n, timestamp: 10 })).toEqual({
+      kind: 'rate',
+      perSecond: 1200,
+      wrapped: true,
+    });
+  });
+
+  it('without the scale, the same values are not a plausible single wrap of a Counter32', () => {
+    const h = new CounterHistory();
+    const unscaled = { ...c32x8, scale: 1 };
+    h.update({ ...unscaled, value: (2 ** 32 - 1000) * 8, timestamp: 0 });
+    // delta + 2^32 is still negative: the counter was reset, not wrapped.
+    expect(h.update({ ...unscaled, value: 500 * 8, timestamp: 10 })).toEqual({
+      kind: 'none',
+      reason: 'reset',
+    });
+  });
+
+  it('a scaled wrap implying more than maxRatePerSecond is a reset', () => {
+    const h = new CounterHistory();
+    // 1 Gb/s interface; a wrap of a scaled counter from 8 * 100 would be ~3.4e9 bits/s.
+    const limited = { ...c32x8, maxRatePerSecond: 1_000_000_000 };
+    h.update({ ...limited, value: 100 * 8, timestamp: 0 });
+    expect(h.update({ ...limited, value: 50 * 8, timestamp: 10 })).toEqual({ kind: 'none', reason: 'reset' });
+    // The reset re-baselined the series: the next sample gives a plain rate from 50 * 8.
+    expect(h.update({ ...limited, value: 150 * 8, timestamp: 20 })).toEqual({
+      kind: 'rate',
+      perSecond: 80,
+      wrapped: false,
+    });
+  });
+
+  it('a scaled wrap within maxRatePerSecond is a wrap', () => {
+    const h = new CounterHistory();
+    const limited = { ...c32x8, maxRatePerSecond: 1200 };
+    h.update({ ...limited, value: (2 ** 32 - 1000) * 8, timestamp: 0 });
+    expect(h.update({ ...limited, value: 500 * 8, timestamp: 10 })).toEqual({
+      kind: 'rate',
+      perSecond: 1200,
+      wrapped: true,
+    });
+  });
+
+  it('scale does not make a Counter64 wrap: a decrease is still a reset', () => {
+    const h = new CounterHistory();
+    const c64x8 = { ...c32x8, width: 64 as const };
+    h.update({ ...c64x8, value: 8000n, timestamp: 0 });
+    expect(h.update({ ...c64x8, value: 800n, timestamp: 10 })).toEqual({ kind: 'none', reason: 'reset' });
+  });
+});
+
+describe('CounterHistory: maxRatePerSecond on an unscaled Counter32', () => {
+  it('rejects an implausible wrap as a reset and accepts a plausible one', () => {
+    const c32 = { ...base, width: 32 as const, intervalSeconds: 10, maxRatePerSecond: 1000 };
+    const implausible = new CounterHistory();
+    implausible.update({ ...c32, value: 2 ** 31, timestamp: 0 });
+    expect(implausible.update({ ...c32, value: 10, timestamp: 10 })).toEqual({
+      kind: 'none',
+      reason: 'reset',
+    });
+    const plausible = new CounterHistory();
+    plausible.update({ ...c32, value: 2 ** 32 - 5000, timestamp: 0 });
+    expect(plausible.update({ ...c32, value: 5000, timestamp: 10 })).toEqual({
+      kind: 'rate',
+      perSecond: 1000,
+      wrapped: true,
+    });
+  });
+});
+
+describe('CounterHistory: prune', () => {
+  it('removes the series last sampled before the timestamp, returns how many, keeps the others', () => {
+    const h = new CounterHistory();
+    h.update({ ...base, series: 'old-1', value: 1n, timestamp: 100 });
+    h.update({ ...base, series: 'old-2', value: 1n, timestamp: 199.5 });
+    h.update({ ...base, series: 'edge', value: 1n, timestamp: 200 });
+    h.update({ ...base, series: 'new', value: 1n, timestamp: 250 });
+    expect(h.size).toBe(4);
+    expect(h.prune(200)).toBe(2);
+    expect(h.size).toBe(2);
+    expect(Object.keys(h.toJSON().series).sort()).toEqual(['edge', 'new']);
+    // Kept series continue their rates; pruned ones start again from a baseline.
+    expect(h.update({ ...base, series: 'new', value: 61n, timestamp: 310 })).toEqual({
+      kind: 'rate',
+      perSecond: 1,
+      wrapped: false,
+    });
+    expect(h.update({ ...base, series: 'old-2', value: 61n, timestamp: 259.5 })).toEqual({
+      kind: 'none',
+      reason: 'first',
+    });
+  });
+
+  it('the timestamp is the last sample, not the first: a series sampled again stays', () => {
+    const h = new CounterHistory();
+    h.update({ ...base, value: 1n, timestamp: 0 });
+    h.update({ ...base, value: 61n, timestamp: 60 });
+    expect(h.prune(30)).toBe(0);
+    expect(h.size).toBe(1);
+    expect(h.prune(61)).toBe(1);
+    expect(h.size).toBe(0);
+  });
+
+  it('returns 0 on an empty history', () => {
+    expect(new CounterHistory().prune(Number.POSITIVE_INFINITY)).toBe(0);
+  });
+});

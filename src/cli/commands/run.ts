@@ -1,0 +1,158 @@
+/**
+ * `panoptes run --config FILE [--for SECONDS] [--out FILE.jsonl]`
+ *
+ * Runs the whole pipeline in this process (see src/stages/embedded.ts) until --for seconds have
+ * passed or SIGINT/SIGTERM arrives, then stops cleanly: runs in flight finish, everything
+ * published is written, and a summary line is printed. While it runs, a live status line on a
+ * terminal (devices, polls/s, metrics/s, errors), or one plain line per status interval when
+ * stdout is not a terminal. Logs (JSON, pino) go to stderr.
+ *
+ * Exit status: 0 after a clean stop; 1 when the configuration is invalid or a stage cannot start
+ * (the message names file, line and key path); 2 usage error.
+ */
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { isPanoptesError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { loadSiteConfig } from '../../config/site-config.js';
+import type { SiteConfig } from '../../config/site-config.js';
+import { EmbeddedPipeline } from '../../stages/embedded.js';
+import type { PipelineSnapshot } from '../../stages/embedded.js';
+import { EXIT, processIo } from '../io.js';
+import type { CliIo } from '../io.js';
+
+export interface RunCliOptions {
+  readonly config: string;
+  readonly for?: number;
+  readonly out?: string;
+}
+
+export interface RunIo extends CliIo {
+  /** True: redraw one status line; false: print a line per status interval. */
+  readonly tty: boolean;
+  readonly logger: Logger;
+}
+
+export function parseDurationOption(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(n > 0) || n > 31_536_000) {
+    throw new InvalidArgumentError('SECONDS must be a positive number of seconds.');
+  }
+  return n;
+}
+
+function rate(
+  now: PipelineSnapshot,
+  before: PipelineSnapshot,
+  pick: (s: PipelineSnapshot) => number,
+): string {
+  const seconds = (now.at - before.at) / 1000;
+  return seconds > 0 ? ((pick(now) - pick(before)) / seconds).toFixed(1) : '0.0';
+}
+
+export function formatStatus(now: PipelineSnapshot, before: PipelineSnapshot): string {
+  return (
+    `devices ${now.devices}  polls/s ${rate(now, before, (s) => s.polls)}  ` +
+    `metrics/s ${rate(now, before, (s) => s.metrics)}  errors ${now.errors} (timeouts ${now.timeouts})  ` +
+    `groups ${now.groups}`
+  );
+}
+
+/** Runs the pipeline until `signal` aborts or --for passes; returns the exit status. */
+export async function runPipeline(options: RunCliOptions, signal: AbortSignal, io: RunIo): Promise<number> {
+  let pipeline: EmbeddedPipeline;
+  let config: SiteConfig;
+  try {
+    config = await loadSiteConfig(options.config);
+    pipeline = await EmbeddedPipeline.start({
+      config,
+      logger: io.logger,
+      ...(options.out === undefined ? {} : { out: options.out }),
+    });
+  } catch (e) {
+    if (!isPanoptesError(e)) throw e;
+    io.err(`panoptes run: ${e.message} [${e.code}]\n`);
+    return e.code === 'USAGE' ? EXIT.USAGE : EXIT.FAILED;
+  }
+  const first = pipeline.snapshot();
+  let last = first;
+  const every = io.tty ? 1000 : config.output.status_interval_seconds * 1000;
+  const ticker = setInterval(() => {
+    const now = pipeline.snapshot();
+    const line = formatStatus(now, last);
+    last = now;
+    if (io.tty) io.out(`\r\u001b[2K${line}`);
+    else io.out(`${new Date(now.at).toISOString()} ${line}\n`);
+  }, every);
+
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = options.for === undefined ? undefined : setTimeout(resolve, options.for * 1000);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+  clearInterval(ticker);
+  if (io.tty) io.out('\n');
+  io.err('panoptes run: stopping (finishing runs in flight, flushing outputs)\n');
+  await pipeline.stop();
+  const end = pipeline.snapshot();
+  io.out(
+    `stopped after ${((end.at - first.at) / 1000).toFixed(1)} s: ${end.devices} devices, ${end.polls} polls, ` +
+      `${end.groups} groups, ${end.metrics} metrics, ${end.errors} errors (${end.timeouts} timeouts), ` +
+      `${end.written} lines written\n`,
+  );
+  return EXIT.OK;
+}
+
+export function registerRun(program: Command, setExitCode: (code: number) => void): void {
+  program
+    .command('run')
+    .description('run discovery, enrichment, polling and consumers in one process (embedded mode)')
+    .requiredOption('--config <file>', 'site configuration file (YAML or JSON)')
+    .option(
+      '--for <seconds>',
+      'stop after this many seconds (default: run until SIGINT/SIGTERM)',
+      parseDurationOption,
+    )
+    .option('--out <file.jsonl>', 'also write every published metrics group to this file, one JSON per line')
+    .addHelpText(
+      'after',
+      `
+Starts the built-in SNMP simulator when the configuration has a simulator section, loads the
+plugins of plugins.directories, discovers, enriches and polls, and publishes metrics groups
+(Panoptes schema 0.2) on the in-process bus, where the JSONL consumers write them.
+
+While running: a live status line on a terminal, else one line per output.status_interval_seconds.
+Logs are JSON lines on stderr (PANOPTES_LOG_LEVEL=debug|info|warn|error, default info).
+
+Exit status: 0 after --for or a signal; 1 invalid configuration or a stage that cannot start; 2 usage.
+
+Examples:
+  panoptes run --config examples/quickstart/site.yaml --for 60 --out metrics.jsonl`,
+    )
+    .action(async (opts: RunCliOptions) => {
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      const logger = pino(
+        { name: 'panoptes', level: process.env['PANOPTES_LOG_LEVEL'] ?? 'info' },
+        pino.destination({ fd: 2, sync: true }),
+      );
+      try {
+        setExitCode(
+          await runPipeline(opts, controller.signal, { ...processIo, tty: process.stdout.isTTY, logger }),
+        );
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+}

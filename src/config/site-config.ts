@@ -1,0 +1,207 @@
+/**
+ * The site configuration file (YAML, or JSON, which is YAML too): one schema, defaults in one
+ * place, unknown keys rejected, every problem reported as `FILE:LINE:COLUMN: key.path: message`,
+ * and the loaded configuration frozen. Relative paths are resolved against the file's directory.
+ * The README documents every key; keep the two in step.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { PanoptesError } from '../errors.js';
+import { SITE_PATTERN, issuesFromZod } from '../model/index.js';
+
+const int = (min: number, max: number): z.ZodNumber =>
+  z
+    .number({ error: `must be an integer from ${min} to ${max}` })
+    .int({ error: `must be an integer from ${min} to ${max}` })
+    .min(min, { error: `must be an integer from ${min} to ${max}` })
+    .max(max, { error: `must be an integer from ${min} to ${max}` });
+
+const nonEmpty = (): z.ZodString =>
+  z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
+
+const pluginsSchema = z.strictObject({
+  directories: z.array(nonEmpty(), { error: 'must be a list of directories' }).default(['plugins']),
+  rescan_seconds: int(0, 86_400).default(60),
+});
+
+const busSchema = z.strictObject({
+  type: z.literal('memory', { error: 'must be "memory" (the Kafka bus is not built yet)' }).default('memory'),
+  partitions: int(1, 1024).default(4),
+  topic_delimiter: nonEmpty().default('-'),
+});
+
+const storeSchema = z.strictObject({
+  type: z
+    .literal('memory', { error: 'must be "memory" (the Redis store is not built yet)' })
+    .default('memory'),
+  key_prefix: nonEmpty().default('panoptes'),
+});
+
+const snmpSchema = z.strictObject({
+  port: int(1, 65_535).optional(),
+  community: nonEmpty().optional(),
+  timeout_ms: int(10, 600_000).default(2000),
+  retries: int(0, 20).default(1),
+  max_in_flight: int(1, 1_000_000).default(10_000),
+  max_in_flight_per_device: int(1, 100).default(2),
+  decode_workers: int(0, 64).default(0),
+});
+
+const simulatorSchema = z.strictObject({
+  devices: int(0, 99_999).default(50),
+  interfaces: int(0, 65_535).default(24),
+  host: nonEmpty().default('127.0.0.1'),
+  port: int(0, 65_535).default(0),
+  recordings: nonEmpty().optional(),
+});
+
+const pollingSchema = z.strictObject({
+  node_id: nonEmpty().optional(),
+  mailbox_size: int(1, 10_000).default(16),
+  stop_grace_seconds: int(0, 600).default(5),
+  enrichment_wait_seconds: int(0, 3600).default(30),
+  heartbeat: z.boolean({ error: 'must be true or false' }).default(true),
+});
+
+const outputSchema = z.strictObject({
+  jsonl: nonEmpty().optional(),
+  status_interval_seconds: int(1, 3600).default(10),
+});
+
+const secretsSchema = z.record(
+  z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'secret names use letters, digits, "_", "." and "-"' }),
+  z.record(
+    z.string().regex(SITE_PATTERN, { error: `site names must match ${SITE_PATTERN.source}` }),
+    nonEmpty(),
+    {
+      error: 'must map site names (or "default") to values',
+    },
+  ),
+  { error: 'must map secret names to {site: value}' },
+);
+
+export const siteConfigSchema = z.strictObject({
+  site: z
+    .string({ error: 'is required (the site this process serves)' })
+    .regex(SITE_PATTERN, { error: `must match ${SITE_PATTERN.source}` }),
+  plugins: pluginsSchema.default(pluginsSchema.parse({})),
+  bus: busSchema.default(busSchema.parse({})),
+  store: storeSchema.default(storeSchema.parse({})),
+  snmp: snmpSchema.default(snmpSchema.parse({})),
+  secrets: secretsSchema.default({}),
+  simulator: simulatorSchema.optional(),
+  polling: pollingSchema.default(pollingSchema.parse({})),
+  output: outputSchema.default(outputSchema.parse({})),
+});
+
+export type SiteConfig = Readonly<z.infer<typeof siteConfigSchema>> & {
+  /** Absolute path of the file it came from. */
+  readonly file: string;
+};
+
+/** A config problem with where it is. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+export class ConfigError extends PanoptesError {
+  readonly file: string;
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(file: string, issues: readonly ConfigIssue[]) {
+    const lines = issues.map(
+      (i) => `${file}${i.line === undefined ? '' : `:${i.line}:${i.column ?? 1}`}: ${i.path}: ${i.message}`,
+    );
+    super('CONFIG_INVALID', lines.join('\n'), { details: { file } });
+    this.name = 'ConfigError';
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+/** Parses and validates config text. Throws ConfigError listing every problem. */
+export function parseSiteConfig(text: string, file: string): SiteConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return {
+          path: '(syntax)',
+          line: pos.line,
+          column: pos.col,
+          message: e.message.split('\n')[0] ?? e.message,
+        };
+      }),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const result = siteConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = issuesFromZod(result.error, '').map((i): ConfigIssue => {
+      const keys = i.path
+        .replace(/^\./, '')
+        .split(/\.|\[(\d+)\]/)
+        .filter((k) => k !== undefined && k !== '');
+      const path = keys.map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+      // The deepest node that exists, for its line.
+      let node: unknown;
+      for (let n = path.length; n >= 0 && node === undefined; n--) node = doc.getIn(path.slice(0, n), true);
+      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      const pos = range === undefined ? undefined : lineCounter.linePos(range[0]);
+      return {
+        path: i.path.replace(/^\./, '') || '(top)',
+        ...(pos === undefined ? {} : { line: pos.line, column: pos.col }),
+        message: i.message,
+      };
+    });
+    throw new ConfigError(file, issues);
+  }
+  const base = dirname(file);
+  const c = result.data;
+  const config: SiteConfig = {
+    ...c,
+    file,
+    plugins: { ...c.plugins, directories: c.plugins.directories.map((d) => resolve(base, d)) },
+    ...(c.simulator?.recordings === undefined
+      ? {}
+      : { simulator: { ...c.simulator, recordings: resolve(base, c.simulator.recordings) } }),
+    output: {
+      ...c.output,
+      ...(c.output.jsonl === undefined ? {} : { jsonl: resolve(base, c.output.jsonl) }),
+    },
+  };
+  return deepFreeze(config);
+}
+
+export async function loadSiteConfig(file: string): Promise<SiteConfig> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new PanoptesError(
+      'FILE_READ',
+      `${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  return parseSiteConfig(text, path);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
