@@ -94,11 +94,12 @@ export function text(vb: Varbind | undefined): string | undefined {
   let end = vb.value.length;
   while (end > 0 && vb.value[end - 1] === 0) end--;
   // Control characters would make poor dimension values.
-  // eslint-disable-next-line no-control-regex
-  return decoder
-    .decode(vb.value.subarray(0, end))
-    .replace(/[\u0000-\u001f\u007f]/g, ' ')
-    .trim();
+  let out = '';
+  for (const ch of decoder.decode(vb.value.subarray(0, end))) {
+    const c = ch.charCodeAt(0);
+    out += c < 0x20 || c === 0x7f ? ' ' : ch;
+  }
+  return out.trim();
 }
 
 /** An integer value (Integer32, Gauge32, Counter32, TimeTicks); undefined for anything else. */

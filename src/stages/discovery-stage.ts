@@ -162,7 +162,7 @@ export class DiscoveryStage {
     const { logger, bus, topics, store, keys, site } = this.options;
     const now = this.now();
     let byId = this.known.get(name);
-    if (byId === undefined) this.known.set(name, (byId = new Map()));
+    if (byId === undefined) this.known.set(name, (byId = new Map<string, Known>()));
     const changed: Resource[] = [];
     const seen = new Set<string>();
     const otherSites = new Map<string, number>();

@@ -48,6 +48,12 @@ export class EnrichmentCache {
   readonly stats: EnrichmentCacheStats = { hits: 0, misses: 0, loads: 0, expired: 0, evicted: 0 };
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<EnrichmentGroup | undefined>>();
+  /**
+   * Bumped by put/invalidate/clear: a store read that started before must not overwrite what
+   * they did with the older value it read.
+   */
+  private generation = 0;
+  private readonly touched = new Map<string, number>();
   private readonly maxEntries: number;
   private readonly maxAgeMs: number;
   private readonly missAgeMs: number;
@@ -81,9 +87,16 @@ export class EnrichmentCache {
     let pending = this.loading.get(key);
     if (pending === undefined) {
       this.stats.loads++;
+      const started = this.generation;
       pending = this.options.load(resourceId, namespace).then(
         (group) => {
           this.loading.delete(key);
+          const touchedAt = this.touched.get(key);
+          this.touched.delete(key);
+          if (touchedAt !== undefined && touchedAt >= started) {
+            // Changed while we read: what the cache holds now is newer.
+            return this.valid(this.entries.get(key)?.group, this.now());
+          }
           this.remember(key, group, this.now());
           return this.valid(group, this.now());
         },
@@ -99,15 +112,26 @@ export class EnrichmentCache {
 
   /** Stores a group produced in this process (write-through). */
   put(resourceId: string, group: EnrichmentGroup): void {
-    this.remember(`${resourceId}\u0000${group.namespace}`, group, this.now());
+    const key = `${resourceId}\u0000${group.namespace}`;
+    this.touch(key);
+    this.remember(key, group, this.now());
   }
 
   invalidate(resourceId: string, namespace: string): void {
-    this.entries.delete(`${resourceId}\u0000${namespace}`);
+    const key = `${resourceId}\u0000${namespace}`;
+    this.touch(key);
+    this.entries.delete(key);
   }
 
   clear(): void {
+    for (const key of this.loading.keys()) this.touch(key);
     this.entries.clear();
+  }
+
+  private touch(key: string): void {
+    if (this.loading.has(key)) this.touched.set(key, this.generation);
+    this.generation++;
+    if (this.loading.size === 0) this.touched.clear();
   }
 
   private valid(group: EnrichmentGroup | undefined, now: number): EnrichmentGroup | undefined {

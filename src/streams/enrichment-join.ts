@@ -23,7 +23,8 @@ export function joinDimensions(
   key: string,
   fields: readonly JoinField[],
 ): Dimension[] | undefined {
-  const values = group?.data[key];
+  if (group === undefined || !Object.hasOwn(group.data, key)) return undefined;
+  const values = group.data[key];
   if (values === undefined) return undefined;
   return dimensionsFrom(values, fields);
 }
@@ -35,7 +36,7 @@ export function dimensionsFrom(
 ): Dimension[] {
   const out: Dimension[] = [];
   for (const { field, dimension } of fields) {
-    const v = dimensionValue(values[field]);
+    const v = Object.hasOwn(values, field) ? dimensionValue(values[field]) : undefined;
     if (v !== undefined) out.push({ dimension_name: dimension, dimension_value: v });
   }
   return out;

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FilterableResource } from '../../src/dsl/index.js';
 import { PanoptesError } from '../../src/errors.js';
-import { PluginFileError, optionError, parsePluginFile, readPluginFile } from '../../src/plugins/plugin-file.js';
+import {
+  PluginFileError,
+  optionError,
+  parsePluginFile,
+  readPluginFile,
+} from '../../src/plugins/plugin-file.js';
 import type { PluginDefinition } from '../../src/plugins/plugin-file.js';
 
 const FILE = '/etc/panoptes/plugins/interface.panoptes-plugin';

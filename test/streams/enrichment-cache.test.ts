@@ -275,3 +275,31 @@ describe('EnrichmentCache: stats', () => {
     expect(loads).toBe(1);
   });
 });
+
+describe('EnrichmentCache: writes during a store read', () => {
+  it('a put while a read of the same key is in flight is not overwritten by the older value read', async () => {
+    const f = new Fixture();
+    f.pending = [];
+    const reading = f.cache.get('r1', 'interface');
+    const newer = enrichment('interface', { creation_timestamp: T0 / 1000 + 60 });
+    f.cache.put('r1', newer);
+    f.pending[0]?.resolve(enrichment('interface'));
+    expect(await reading).toBe(newer);
+    f.pending = undefined;
+    expect(await f.cache.get('r1', 'interface')).toBe(newer);
+    expect(f.loads).toEqual(['r1/interface']);
+  });
+
+  it('an invalidate while a read is in flight makes the next get read the store again', async () => {
+    const f = new Fixture();
+    f.pending = [];
+    const reading = f.cache.get('r1', 'interface');
+    f.cache.invalidate('r1', 'interface');
+    f.pending[0]?.resolve(enrichment('interface'));
+    await reading;
+    f.pending = undefined;
+    const fresh = f.store('r1', enrichment('interface', { creation_timestamp: T0 / 1000 + 5 }));
+    expect(await f.cache.get('r1', 'interface')).toBe(fresh);
+    expect(f.loads).toEqual(['r1/interface', 'r1/interface']);
+  });
+});
