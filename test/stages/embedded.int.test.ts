@@ -1,0 +1,211 @@
+/**
+ * The embedded pipeline end to end against the built-in simulator: discovery from JSON,
+ * enrichment, interface polling with rates, device status, heartbeat, the JSONL consumer. One
+ * device is listed but not simulated (it never answers), and one plugin file has a bad key.
+ */
+import { readFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSiteConfig } from '../../src/config/site-config.js';
+import { silentLogger } from '../../src/log.js';
+import { parseJson } from '../../src/model/index.js';
+import type { MetricsGroup } from '../../src/model/index.js';
+import { EmbeddedPipeline } from '../../src/stages/embedded.js';
+import type { PipelineSnapshot } from '../../src/stages/embedded.js';
+
+const PLUGINS = fileURLToPath(new URL('../../plugins/', import.meta.url));
+const DEVICES = 3;
+const INTERFACES = 8;
+const DEAD = 'sim-00004';
+const RUN_MS = 7000;
+
+function pluginFile(name: string, module: string, main: string, extra = ''): string {
+  return `[Core]\nName = ${name}\nModule = ${join(PLUGINS, module)}\n[main]\n${main}\n${extra}`;
+}
+
+let dir: string;
+let groups: MetricsGroup[];
+let problems: string[];
+let final: PipelineSnapshot;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'panoptes-embedded-'));
+  await mkdir(join(dir, 'plugins'));
+  const resources = [1, 2, 3, 4].map((d) => {
+    const id = `sim-0000${d}`;
+    return {
+      resource_id: id,
+      resource_site: 'lab',
+      resource_endpoint: '127.0.0.1',
+      resource_class: 'network',
+      resource_subclass: 'switch',
+      resource_type: 'simulated',
+      resource_creation_plugin: 'discovery-json',
+      resource_metadata: { snmp_community: id },
+    };
+  });
+  await writeFile(join(dir, 'devices.json'), JSON.stringify(resources));
+  const files: Record<string, string> = {
+    'discovery.panoptes-plugin': pluginFile(
+      'discovery-json',
+      'discovery-json.js',
+      'execute_frequency = 300',
+      `[options]\nfile = ${join(dir, 'devices.json')}\n`,
+    ),
+    'enrichment.panoptes-plugin': pluginFile(
+      'interface-enrichment',
+      'interface-enrichment.js',
+      "execute_frequency = 300\nnamespace = interface\nresource_filter = resource_class = 'network'",
+    ),
+    'polling.panoptes-plugin': pluginFile(
+      'interface-polling',
+      'interface-polling.js',
+      "execute_frequency = 2\ntimeout = 2\nresource_filter = resource_class = 'network'",
+      '[enrichment]\npreload = interface-enrichment:interface\n' +
+        '[transforms]\nrates = rate:interface:bits_in,bits_out,unicast_packets_in,errors_in\n',
+    ),
+    'status.panoptes-plugin': pluginFile(
+      'device-status',
+      'device-status.js',
+      "execute_frequency = 2\ntimeout = 2\nresource_filter = resource_class = 'network'",
+    ),
+    'heartbeat.panoptes-plugin': pluginFile(
+      'heartbeat',
+      'heartbeat.js',
+      "execute_frequency = 2\nresource_filter = resource_class = 'system' AND resource_type = 'heartbeat'",
+    ),
+    'broken.panoptes-plugin': pluginFile('broken', 'heartbeat.js', 'execute_frequency = 2\nfrequency = 5'),
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, 'plugins', name), text);
+  const yaml =
+    `site: lab\nplugins:\n  directories: [plugins]\n  rescan_seconds: 0\n` +
+    `simulator:\n  devices: ${DEVICES}\n  interfaces: ${INTERFACES}\n` +
+    `snmp:\n  timeout_ms: 400\n  retries: 0\npolling:\n  node_id: test-node\n`;
+  const config = parseSiteConfig(yaml, join(dir, 'site.yaml'));
+  const out = join(dir, 'out', 'm.jsonl');
+  const pipeline = await EmbeddedPipeline.start({ config, logger: silentLogger, out });
+  problems = [...pipeline.loader.problems.values()].map((e) => e.message);
+  await new Promise((r) => setTimeout(r, RUN_MS));
+  await pipeline.stop();
+  final = pipeline.snapshot();
+  const text = await readFile(out, 'utf8');
+  groups = text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => parseJson(l) as MetricsGroup);
+}, 30_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const dims = (g: MetricsGroup): Record<string, string> =>
+  Object.fromEntries(g.dimensions.map((d) => [d.dimension_name, d.dimension_value]));
+const metric = (g: MetricsGroup, name: string, type: 'counter' | 'gauge'): number | bigint | undefined =>
+  g.metrics.find((m) => m.metric_name === name && m.metric_type === type)?.metric_value;
+
+describe('embedded run against the simulator', () => {
+  it('reports the plugin file with a bad key by file, section and key, and runs the rest', () => {
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toBe(
+      `${join(dir, 'plugins', 'broken.panoptes-plugin')}: [main] frequency: unknown key (expected one of ` +
+        'execute_frequency, resource_filter, results_cache_age, enrichment_ttl, namespace, timeout)',
+    );
+    expect(groups.some((g) => g.metrics_group_type === 'heartbeat')).toBe(true);
+  });
+
+  it('writes every published group, and every line is a valid metrics group', () => {
+    expect(final.written).toBe(final.groups);
+    expect(groups).toHaveLength(final.groups);
+    expect(final.devices).toBe(5); // 4 listed + the node's own resource
+  });
+
+  it('publishes one interface group per interface of every live device, with enrichment dimensions', () => {
+    for (let d = 1; d <= DEVICES; d++) {
+      const mine = groups.filter(
+        (g) => g.metrics_group_type === 'interface' && g.resource.resource_id === `sim-0000${d}`,
+      );
+      const names = new Set(mine.map((g) => dims(g)['interface_name']));
+      expect(names).toEqual(new Set(Array.from({ length: INTERFACES }, (_, i) => `Gi0/${i + 1}`)));
+      const first = mine.find((g) => dims(g)['interface_name'] === 'Gi0/2');
+      expect(dims(first as MetricsGroup)).toEqual({
+        interface_name: 'Gi0/2',
+        alias: `uplink-${d}-2`,
+        description: 'GigabitEthernet0/2',
+        media_type: 'ethernetCsmacd',
+        port_speed: '1000000000',
+      });
+    }
+  });
+
+  it('turns bits_in/bits_out counters into rates within 1% of the simulated traffic, on up interfaces', () => {
+    let checked = 0;
+    for (const g of groups.filter((x) => x.metrics_group_type === 'interface')) {
+      const d = Number(g.resource.resource_id.slice(4));
+      const i = Number(dims(g)['interface_name']?.slice(4));
+      const rateIn = metric(g, 'bits_in', 'gauge');
+      const rateOut = metric(g, 'bits_out', 'gauge');
+      if (i % 7 === 0) {
+        // Oper-down interfaces of the simulator count one error per second.
+        expect(metric(g, 'oper_state', 'gauge')).toBe(2);
+        const errors = metric(g, 'errors_in', 'gauge');
+        // floor(elapsed seconds) sampled ~2 s apart: 1 or 2 (rarely 3) per poll interval.
+        if (errors !== undefined) expect(Math.abs(Number(errors) - 1)).toBeLessThan(0.6);
+        continue;
+      }
+      expect(metric(g, 'oper_state', 'gauge')).toBe(1);
+      if (rateIn === undefined) continue; // the first poll of a series: no rate yet
+      expect(Math.abs(Number(rateIn) - 8000 * d * i) / (8000 * d * i)).toBeLessThan(0.01);
+      expect(Math.abs(Number(rateOut) - 4000 * d * i) / (4000 * d * i)).toBeLessThan(0.01);
+      checked++;
+    }
+    // Every up interface of every live device had at least two polls in the run.
+    expect(checked).toBeGreaterThanOrEqual(DEVICES * 7);
+  });
+
+  it('keeps every digit of the 64-bit counters: bits_in = 8 x (2^60 + d*i + d*i*elapsed ms)', () => {
+    for (const g of groups.filter((x) => x.metrics_group_type === 'interface')) {
+      const d = BigInt(g.resource.resource_id.slice(4));
+      const i = BigInt(dims(g)['interface_name']?.slice(4) ?? '0');
+      const bits = metric(g, 'bits_in', 'counter');
+      expect(typeof bits).toBe('bigint');
+      const octets = (bits as bigint) / 8n;
+      expect((bits as bigint) % 8n).toBe(0n);
+      expect((octets - 2n ** 60n - d * i) % (d * i)).toBe(0n);
+    }
+  });
+
+  it('reports polling_status 0 for live devices and 3 (timeout) for the device that never answers', () => {
+    const status = (id: string, plugin: string): (number | bigint | undefined)[] =>
+      groups
+        .filter(
+          (g) =>
+            g.metrics_group_type === 'status' &&
+            g.resource.resource_id === id &&
+            dims(g)['plugin'] === plugin,
+        )
+        .map((g) => metric(g, 'polling_status', 'gauge'));
+    for (const plugin of ['interface-polling', 'device-status']) {
+      for (let d = 1; d <= DEVICES; d++) {
+        const live = status(`sim-0000${d}`, plugin);
+        expect(live.length).toBeGreaterThanOrEqual(3);
+        expect(new Set(live)).toEqual(new Set([0]));
+      }
+      const dead = status(DEAD, plugin);
+      expect(dead.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(dead)).toEqual(new Set([3]));
+    }
+    expect(groups.some((g) => g.resource.resource_id === DEAD && g.metrics_group_type === 'interface')).toBe(
+      false,
+    );
+  });
+
+  it('publishes a heartbeat for the node itself each interval', () => {
+    const beats = groups.filter((g) => g.metrics_group_type === 'heartbeat');
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats.every((g) => g.resource.resource_id === 'panoptes-poller-test-node')).toBe(true);
+    expect(beats.every((g) => metric(g, 'status', 'gauge') === 1)).toBe(true);
+  });
+});
