@@ -81,7 +81,11 @@ const NAME_COLUMNS = [
 export class InterfacePollingPlugin implements PollingPlugin {
   async poll(ctx: PluginContext, resource: Resource): Promise<PollResult> {
     const namespace = ctx.config.preload[0]?.namespace ?? DEFAULT_INTERFACE_NAMESPACE;
-    const enrichment = ctx.enrichment(resource.resource_id, namespace);
+    // Looked up while the device is polled; a failed lookup is logged and polling reads the names itself.
+    const enrichment = ctx.enrichment(resource.resource_id, namespace).catch((e: unknown) => {
+      ctx.logger.warn({ resource: resource.resource_id, err: String(e) }, 'enrichment lookup failed');
+      return undefined;
+    });
     const session = await ctx.snmp(resource);
     try {
       return await this.pollWith(ctx, resource, session, enrichment);
@@ -132,11 +136,7 @@ export class InterfacePollingPlugin implements PollingPlugin {
     // Dimensions from the enrichment; what it lacks is read from the device.
     let status: PollingStatusName = 'success';
     let names: Readonly<Record<string, Readonly<Record<string, EnrichmentValue>>>> | undefined;
-    try {
-      names = (await enrichmentLookup)?.data;
-    } catch (e) {
-      ctx.logger.warn({ resource: resource.resource_id, err: String(e) }, 'enrichment lookup failed');
-    }
+    names = (await enrichmentLookup)?.data;
     if (names === undefined || indexes.some((i) => names?.[i] === undefined)) {
       status = 'enrichmentFailure';
       names = { ...interfaceData(await session.walkColumns(NAME_COLUMNS)), ...(names ?? {}) };

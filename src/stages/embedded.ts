@@ -94,18 +94,42 @@ export class EmbeddedPipeline {
     this.logger = parts.logger;
   }
 
-  /** Builds and starts every stage; resolves when polling has started. */
+  /**
+   * Builds and starts every stage; resolves when polling has started. When a step fails, what
+   * was already started is stopped again before the error is thrown.
+   */
   static async start(options: EmbeddedOptions): Promise<EmbeddedPipeline> {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    try {
+      return await EmbeddedPipeline.build(options, cleanups);
+    } catch (e) {
+      for (const cleanup of cleanups.reverse()) {
+        try {
+          await cleanup();
+        } catch (inner) {
+          options.logger.warn({ err: String(inner) }, 'cleanup after a failed start failed');
+        }
+      }
+      throw e;
+    }
+  }
+
+  private static async build(
+    options: EmbeddedOptions,
+    cleanups: (() => Promise<void> | void)[],
+  ): Promise<EmbeddedPipeline> {
     const { config, logger } = options;
     const keys = storeKeys(config.store.key_prefix);
     const topics = topicNames(config.bus.topic_delimiter);
     const store = new MemoryStore();
+    cleanups.push(() => store.close());
     for (const [name, bySite] of Object.entries(config.secrets)) {
       for (const [site, value] of Object.entries(bySite)) {
         await store.set(site === 'default' ? keys.secretDefault(name) : keys.secret(name, site), value);
       }
     }
     const bus = new MemoryBus({ partitions: config.bus.partitions });
+    cleanups.push(() => bus.close());
 
     let simulator: SnmpSimulator | undefined;
     if (config.simulator !== undefined) {
@@ -116,6 +140,8 @@ export class EmbeddedPipeline {
         ...(sim.devices > 0 ? { synthetic: { devices: sim.devices, interfaces: sim.interfaces } } : {}),
         ...(sim.recordings === undefined ? {} : { dataDir: sim.recordings }),
       });
+      const started = simulator;
+      cleanups.push(() => started.close());
       logger.info(
         {
           address: `${simulator.address}:${simulator.port}`,
@@ -132,6 +158,7 @@ export class EmbeddedPipeline {
       maxInFlightPerDevice: config.snmp.max_in_flight_per_device,
       decodeWorkers: config.snmp.decode_workers,
     });
+    cleanups.push(() => engine.close());
     const enrichmentCache = new EnrichmentCache({ load: storeEnrichmentLoader(store, keys, logger) });
     const port = config.snmp.port ?? simulator?.port;
     const contextFactory = createContextFactory({
@@ -153,6 +180,7 @@ export class EmbeddedPipeline {
       logger,
       rescanIntervalMs: config.plugins.rescan_seconds * 1000,
     });
+    cleanups.push(() => loader.close());
     await loader.scan();
     const kinds = [...loader.plugins.values()].map((p) => p.kind);
     logger.info(
@@ -179,6 +207,7 @@ export class EmbeddedPipeline {
         file,
       });
       await consumer.start();
+      cleanups.push(() => consumer.stop());
       consumers.push(consumer);
     }
 
@@ -200,6 +229,7 @@ export class EmbeddedPipeline {
       distributedGuards: false,
     });
     polling.setPlugins(loader.plugins);
+    cleanups.push(() => polling.stop());
     await polling.start();
 
     const discovery = new DiscoveryStage({
@@ -211,6 +241,7 @@ export class EmbeddedPipeline {
       contextFactory,
       site: config.site,
     });
+    cleanups.push(() => discovery.stop());
     discovery.setPlugins(loader.plugins);
     await discovery.settled();
     // The polling stage has the first pass once it holds every resource of this site.

@@ -469,7 +469,7 @@ describe('SNMPv3 (USM) through SnmpEngine.session', () => {
     const s = v3session({ ...SHA_AES, authKey: 'not-the-key' }, { timeoutMs: 1000, retries: 1 });
     try {
       const { error, ms } = await failure(s.get([SYS_DESCR]));
-      expect(error.code).toBe('SNMP_ERROR_STATUS');
+      expect(error.code).toBe('SNMP_AUTH');
       expect(error.message).toContain(`127.0.0.1:${v3agent.port}`);
       expect(error.message).toMatch(/wrong digest/i);
       expect(ms).toBeLessThan(2000);
@@ -487,7 +487,9 @@ describe('SNMPv3 (USM) through SnmpEngine.session', () => {
       authKey: V3_USERS.shaAes.authKey,
     });
     try {
-      expect((await failure(unknown.get([SYS_DESCR]))).error.message).toMatch(/unknown user/i);
+      const unknownUser = (await failure(unknown.get([SYS_DESCR]))).error;
+      expect(unknownUser.message).toMatch(/unknown user/i);
+      expect(unknownUser.code).toBe('SNMP_AUTH');
       const low = await failure(tooLow.get([SYS_DESCR]));
       expect(low.error.code).toBe('SNMP_ERROR_STATUS');
       expect(low.error.message).toMatch(/authorizationError/);

@@ -267,7 +267,8 @@ describe('embedded pipeline against snmpsimd (built-in plugins)', () => {
     const { groups, runs, snapshot, lines } = await runPipeline(
       [{ id: GOOD, community: COMMUNITY }],
       (r) =>
-        count(r, GOOD, 'interface-polling', 'success') >= 2 && count(r, GOOD, 'device-status', 'success') >= 2,
+        count(r, GOOD, 'interface-polling', 'success') >= 2 &&
+        count(r, GOOD, 'device-status', 'success') >= 2,
     );
     expect(count(runs, GOOD, 'interface-polling', 'success')).toBeGreaterThanOrEqual(2);
     expect(count(runs, GOOD, 'device-status', 'success')).toBeGreaterThanOrEqual(2);
@@ -277,7 +278,9 @@ describe('embedded pipeline against snmpsimd (built-in plugins)', () => {
     expect(lines).toBe(snapshot.groups);
 
     // Only what these plugins make, only for the one device (no heartbeat: polling.heartbeat false).
-    expect(new Set(groups.map((g) => g.metrics_group_type))).toEqual(new Set(['interface', 'device', 'status']));
+    expect(new Set(groups.map((g) => g.metrics_group_type))).toEqual(
+      new Set(['interface', 'device', 'status']),
+    );
     for (const g of groups) {
       expect(g.resource.resource_id).toBe(GOOD);
       expect(g.resource.resource_site).toBe(SITE);
@@ -360,7 +363,9 @@ describe('embedded pipeline against snmpsimd (built-in plugins)', () => {
         for (const [name, expected] of Object.entries(counters)) {
           const v = metric(g, name, 'counter');
           // Within 2^53 a number, beyond it a bigint with every digit.
-          expect(typeof v, `${where}: ${name}`).toBe(expected > BigInt(Number.MAX_SAFE_INTEGER) ? 'bigint' : 'number');
+          expect(typeof v, `${where}: ${name}`).toBe(
+            expected > BigInt(Number.MAX_SAFE_INTEGER) ? 'bigint' : 'number',
+          );
           expect(BigInt(v ?? -1), `${where}: ${name}`).toBe(expected);
         }
         expect(metric(g, 'admin_state', 'gauge'), where).toBe(num(COL.ifAdminStatus, i));
@@ -401,9 +406,9 @@ describe('embedded pipeline against snmpsimd (built-in plugins)', () => {
     expect(count(runs, SILENT, 'interface-polling', 'timeout')).toBeGreaterThanOrEqual(1);
     expect(count(runs, SILENT, 'device-status', 'timeout')).toBeGreaterThanOrEqual(1);
     expect(runs.filter((r) => r.resourceId === SILENT && r.status === 'success')).toEqual([]);
-    expect(runs.filter((r) => r.resourceId === GOOD && (r.status === 'error' || r.status === 'timeout'))).toEqual(
-      [],
-    );
+    expect(
+      runs.filter((r) => r.resourceId === GOOD && (r.status === 'error' || r.status === 'timeout')),
+    ).toEqual([]);
     expect(snapshot.timeouts).toBeGreaterThanOrEqual(3); // enrichment, interface polling, device status
 
     // The silent device: status groups only, every one a timeout.

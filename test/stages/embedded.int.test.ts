@@ -12,6 +12,7 @@ import { parseSiteConfig } from '../../src/config/site-config.js';
 import { silentLogger } from '../../src/log.js';
 import { parseJson } from '../../src/model/index.js';
 import type { MetricsGroup } from '../../src/model/index.js';
+import { SnmpSimulator } from '../../src/sim/simulator.js';
 import { EmbeddedPipeline } from '../../src/stages/embedded.js';
 import type { PipelineSnapshot } from '../../src/stages/embedded.js';
 
@@ -207,5 +208,30 @@ describe('embedded run against the simulator', () => {
     expect(beats.length).toBeGreaterThanOrEqual(2);
     expect(beats.every((g) => g.resource.resource_id === 'panoptes-poller-test-node')).toBe(true);
     expect(beats.every((g) => metric(g, 'status', 'gauge') === 1)).toBe(true);
+  });
+});
+
+describe('embedded run that cannot start', () => {
+  it('fails with a clear error and stops what it had started (the simulator port is free again)', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'panoptes-embedded-fail-'));
+    try {
+      const probe = await SnmpSimulator.start({ port: 0 });
+      const port = probe.port;
+      await probe.close();
+      // The output is a directory: the JSONL consumer cannot open it, after the simulator started.
+      const yaml =
+        `site: lab\nplugins:\n  directories: [plugins]\n  rescan_seconds: 0\n` +
+        `simulator:\n  devices: 1\n  interfaces: 1\n  port: ${port}\noutput:\n  jsonl: ${base}\n`;
+      const config = parseSiteConfig(yaml, join(base, 'site.yaml'));
+      await expect(EmbeddedPipeline.start({ config, logger: silentLogger })).rejects.toMatchObject({
+        code: 'FILE_READ',
+        message: expect.stringContaining(`${base}: cannot open for writing`) as unknown,
+      });
+      const again = await SnmpSimulator.start({ port });
+      expect(again.port).toBe(port);
+      await again.close();
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });
