@@ -15,7 +15,8 @@ import { IF_MIB, byIndex, compareIndex, ifTypeName, integer, speedBits, text } f
 
 export const DEFAULT_INTERFACE_NAMESPACE = 'interface';
 
-const COLUMNS = [
+/** The IF-MIB columns enrichment reads (interface polling reads them too when enrichment is missing). */
+export const ENRICHMENT_COLUMNS: readonly string[] = [
   IF_MIB.ifDescr,
   IF_MIB.ifType,
   IF_MIB.ifSpeed,
@@ -29,7 +30,7 @@ export class InterfaceEnrichmentPlugin implements EnrichmentPlugin {
     const session = await ctx.snmp(resource);
     let columns: Map<string, Varbind[]>;
     try {
-      columns = await session.walkColumns(COLUMNS);
+      columns = await session.walkColumns(ENRICHMENT_COLUMNS);
     } finally {
       await session.close();
     }

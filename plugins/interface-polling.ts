@@ -29,7 +29,7 @@ import type { CounterHint, PluginContext, PollResult, PollingPlugin } from '../s
 import type { SnmpSession } from '../src/snmp/session.js';
 import type { Varbind } from '../src/snmp/types.js';
 import { dimensionsFrom } from '../src/streams/enrichment-join.js';
-import { DEFAULT_INTERFACE_NAMESPACE, interfaceData } from './interface-enrichment.js';
+import { DEFAULT_INTERFACE_NAMESPACE, ENRICHMENT_COLUMNS, interfaceData } from './interface-enrichment.js';
 import { IF_MIB, byIndex, compareIndex, counter, integer, speedBits } from './lib/if-mib.js';
 
 export const INTERFACE_GROUP_TYPE = 'interface';
@@ -66,15 +66,6 @@ const FIRST_WALK = [
   IF_MIB.ifAdminStatus,
   IF_MIB.ifOperStatus,
   IF_MIB.ifSpeed,
-  IF_MIB.ifHighSpeed,
-];
-
-const NAME_COLUMNS = [
-  IF_MIB.ifDescr,
-  IF_MIB.ifType,
-  IF_MIB.ifSpeed,
-  IF_MIB.ifName,
-  IF_MIB.ifAlias,
   IF_MIB.ifHighSpeed,
 ];
 
@@ -139,7 +130,7 @@ export class InterfacePollingPlugin implements PollingPlugin {
     names = (await enrichmentLookup)?.data;
     if (names === undefined || indexes.some((i) => names?.[i] === undefined)) {
       status = 'enrichmentFailure';
-      names = { ...interfaceData(await session.walkColumns(NAME_COLUMNS)), ...(names ?? {}) };
+      names = { ...interfaceData(await session.walkColumns(ENRICHMENT_COLUMNS)), ...(names ?? {}) };
     }
 
     const speed = col(IF_MIB.ifSpeed);

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IF_MIB } from '../../plugins/lib/if-mib.js';
 import type { RunStatus, RunStatusKind } from '../../src/actors/run-status.js';
 import { parseSiteConfig } from '../../src/config/site-config.js';
 import { silentLogger } from '../../src/log.js';
@@ -37,30 +38,7 @@ const SILENT = 'lab-switch-silent';
 const SILENT_COMMUNITY = 'no-such-recording';
 const FREQUENCY = 2;
 
-const IF = '1.3.6.1.2.1.2.2.1';
-const IFX = '1.3.6.1.2.1.31.1.1.1';
-const COL = {
-  ifDescr: `${IF}.2`,
-  ifType: `${IF}.3`,
-  ifSpeed: `${IF}.5`,
-  ifAdminStatus: `${IF}.7`,
-  ifOperStatus: `${IF}.8`,
-  ifInOctets: `${IF}.10`,
-  ifInUcastPkts: `${IF}.11`,
-  ifInDiscards: `${IF}.13`,
-  ifInErrors: `${IF}.14`,
-  ifOutOctets: `${IF}.16`,
-  ifOutUcastPkts: `${IF}.17`,
-  ifOutDiscards: `${IF}.19`,
-  ifOutErrors: `${IF}.20`,
-  ifName: `${IFX}.1`,
-  ifHCInOctets: `${IFX}.6`,
-  ifHCInUcastPkts: `${IFX}.7`,
-  ifHCOutOctets: `${IFX}.10`,
-  ifHCOutUcastPkts: `${IFX}.11`,
-  ifHighSpeed: `${IFX}.15`,
-  ifAlias: `${IFX}.18`,
-} as const;
+const COL = IF_MIB;
 
 const RATE_COUNTERS = [
   'bits_in',
