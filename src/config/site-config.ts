@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { PanoptesError } from '../errors.js';
-import { SITE_PATTERN, issuesFromZod } from '../model/index.js';
+import { SITE_PATTERN, formatPath } from '../model/index.js';
 
 const int = (min: number, max: number): z.ZodNumber =>
   z
@@ -29,6 +29,7 @@ const pluginsSchema = z.strictObject({
 const busSchema = z.strictObject({
   type: z.literal('memory', { error: 'must be "memory" (the Kafka bus is not built yet)' }).default('memory'),
   partitions: int(1, 1024).default(4),
+  retention: int(100, 10_000_000).default(10_000),
   topic_delimiter: nonEmpty().default('-'),
 });
 
@@ -145,19 +146,22 @@ export function parseSiteConfig(text: string, file: string): SiteConfig {
   const raw: unknown = doc.toJS() ?? {};
   const result = siteConfigSchema.safeParse(raw);
   if (!result.success) {
-    const issues = issuesFromZod(result.error, '').map((i): ConfigIssue => {
-      const keys = i.path
-        .replace(/^\./, '')
-        .split(/\.|\[(\d+)\]/)
-        .filter((k) => k !== undefined && k !== '');
-      const path = keys.map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+    // One issue per unknown key, each with its own path, so each gets its own line.
+    const raws: { path: PropertyKey[]; message: string }[] = [];
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) raws.push({ path: [...issue.path, key], message: 'unknown key' });
+      } else raws.push({ path: [...issue.path], message: issue.message });
+    }
+    const issues = raws.map((i): ConfigIssue => {
+      const path = i.path.map((k) => (typeof k === 'number' ? k : String(k)));
       // The deepest node that exists, for its line.
       let node: unknown;
       for (let n = path.length; n >= 0 && node === undefined; n--) node = doc.getIn(path.slice(0, n), true);
       const range = (node as { range?: [number, number, number] } | undefined)?.range;
       const pos = range === undefined ? undefined : lineCounter.linePos(range[0]);
       return {
-        path: i.path.replace(/^\./, '') || '(top)',
+        path: formatPath(i.path, '').replace(/^\./, '') || '(top)',
         ...(pos === undefined ? {} : { line: pos.line, column: pos.col }),
         message: i.message,
       };

@@ -155,6 +155,14 @@ export class DiscoveryStage {
     } finally {
       clearTimeout(timeout);
     }
+    if (!Array.isArray(found)) {
+      this.stats.failures++;
+      logger.error(
+        { plugin: name },
+        'discovery plugin returned no list of resources; its resources are kept',
+      );
+      return;
+    }
     await this.publish(name, found);
   }
 
@@ -166,9 +174,13 @@ export class DiscoveryStage {
     const changed: Resource[] = [];
     const seen = new Set<string>();
     const otherSites = new Map<string, number>();
-    found.forEach((candidate, index) => {
+    const current: Resource[] = [];
+    found.forEach((candidate: unknown, index) => {
       // Plugins are code we do not control: check what they return like any input.
-      const parsed = parseResource(resourceToJson(candidate), `${name}[${index}]`);
+      const parsed =
+        typeof candidate === 'object' && candidate !== null && !Array.isArray(candidate)
+          ? parseResource(resourceToJson(candidate as Resource), `${name}[${index}]`)
+          : parseResource(candidate, `${name}[${index}]`);
       if (!parsed.ok) {
         this.stats.invalid++;
         logger.warn(
@@ -192,10 +204,12 @@ export class DiscoveryStage {
       const known = byId.get(resource.resource_id);
       if (known !== undefined && known.fingerprint === fp) {
         known.lastSeen = now;
+        current.push(known.resource);
         return;
       }
       byId.set(resource.resource_id, { resource, fingerprint: fp, lastSeen: now });
       changed.push(resource);
+      current.push(resource);
     });
     for (const [other, count] of otherSites) {
       logger.warn(
@@ -222,8 +236,9 @@ export class DiscoveryStage {
     for (const r of expired) add(r, null);
     try {
       for (const [s, messages] of bySite) await bus.publish(topics.resources(s), messages);
+      // Every resource seen now is stored again, so its TTL counts from this sighting.
       await store.setMany(
-        changed.map((r) => ({
+        current.map((r) => ({
           key: keys.resource(r.resource_site, r.resource_id),
           value: stringifyJson(resourceToJson(r)),
           ttlMs: resourceTtlSeconds(r) * 1000,

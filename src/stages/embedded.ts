@@ -48,6 +48,8 @@ export interface PipelineSnapshot {
   readonly errors: number;
   readonly timeouts: number;
   readonly written: number;
+  /** Messages the in-process bus dropped because a consumer fell behind its retention. */
+  readonly dropped: number;
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -128,7 +130,7 @@ export class EmbeddedPipeline {
         await store.set(site === 'default' ? keys.secretDefault(name) : keys.secret(name, site), value);
       }
     }
-    const bus = new MemoryBus({ partitions: config.bus.partitions });
+    const bus = new MemoryBus({ partitions: config.bus.partitions, retention: config.bus.retention });
     cleanups.push(() => bus.close());
 
     let simulator: SnmpSimulator | undefined;
@@ -292,6 +294,7 @@ export class EmbeddedPipeline {
         this.discovery.stats.failures,
       timeouts: p.timeout + e.timeout,
       written: this.consumers.reduce((sum, c) => sum + c.written, 0),
+      dropped: this.bus.stats.droppedByRetention,
     };
   }
 

@@ -106,7 +106,7 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
   io.out(
     `stopped after ${((end.at - first.at) / 1000).toFixed(1)} s: ${end.devices} devices, ${end.polls} polls, ` +
       `${end.groups} groups, ${end.metrics} metrics, ${end.errors} errors (${end.timeouts} timeouts), ` +
-      `${end.written} lines written\n`,
+      `${end.written} lines written${end.dropped > 0 ? `, ${end.dropped} messages dropped by bus retention` : ''}\n`,
   );
   return EXIT.OK;
 }
