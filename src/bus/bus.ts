@@ -40,12 +40,21 @@ export interface SubscribeOptions {
   readonly topics: readonly string[];
   /** Where a group with no committed offset starts: true earliest, false (default) latest. */
   readonly fromBeginning?: boolean;
-  readonly handler: (message: BusMessage) => Promise<void>;
+  /** Handles one message at a time. Give this or handleBatch. */
+  readonly handler?: (message: BusMessage) => Promise<void>;
+  /**
+   * Handles the messages of one partition available now (at most maxBatchSize), in order; their
+   * offsets are committed after it resolves. A batch that fails is retried whole. For sinks
+   * that write in bulk (InfluxDB).
+   */
+  readonly handleBatch?: (messages: readonly BusMessage[]) => Promise<void>;
+  /** Largest batch for handleBatch. Default 500. */
+  readonly maxBatchSize?: number;
   readonly onAssigned?: (partitions: readonly TopicPartition[]) => Promise<void> | void;
   readonly onRevoked?: (partitions: readonly TopicPartition[]) => Promise<void> | void;
   /** A message skipped after its handler failed maxAttempts times. */
   readonly onError?: (error: unknown, message: BusMessage) => void;
-  /** Handler attempts per message before it is skipped. Default 5. */
+  /** Handler attempts per message (or batch) before it is skipped; Infinity retries until it works. Default 5. */
   readonly maxAttempts?: number;
 }
 

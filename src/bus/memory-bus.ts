@@ -5,6 +5,7 @@
  * (oldest messages dropped and counted), so a bus nobody reads cannot grow without bound.
  */
 import { fnv1a32 } from '../hash.js';
+import { PanoptesError } from '../errors.js';
 import type {
   BusMessage,
   MessageBus,
@@ -147,6 +148,8 @@ export class MemoryBus implements MessageBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new Error('bus is closed');
+    if ((options.handler === undefined) === (options.handleBatch === undefined))
+      throw new PanoptesError('USAGE', 'subscribe: give exactly one of handler and handleBatch');
     for (const t of options.topics) this.logs(t);
     let group = this.groups.get(options.groupId);
     if (group === undefined) {
@@ -249,31 +252,47 @@ export class MemoryBus implements MessageBus {
           log.waiters.delete(wake ?? (() => undefined));
           continue;
         }
-        const message: BusMessage = {
-          topic: tp.topic,
-          partition: tp.partition,
-          offset: String(stored.offset),
-          key: stored.key,
-          value: stored.value,
-          headers: stored.headers,
-          timestamp: stored.timestamp,
-        };
+        const batch: BusMessage[] = [];
+        const limit =
+          member.options.handleBatch === undefined ? 1 : Math.max(1, member.options.maxBatchSize ?? 500);
+        for (let p = position; batch.length < limit; p++) {
+          const s = log.at(p);
+          if (s === undefined) break;
+          batch.push({
+            topic: tp.topic,
+            partition: tp.partition,
+            offset: String(s.offset),
+            key: s.key,
+            value: s.value,
+            headers: s.headers,
+            timestamp: s.timestamp,
+          });
+        }
+        const last = batch[batch.length - 1] as BusMessage;
+        let settled = false;
         for (let attempt = 1; ; attempt++) {
           try {
-            await member.options.handler(message);
-            this.stats.delivered++;
+            if (member.options.handleBatch !== undefined) await member.options.handleBatch(batch);
+            else await member.options.handler?.(batch[0] as BusMessage);
+            this.stats.delivered += batch.length;
+            settled = true;
             break;
           } catch (e) {
             this.stats.handlerErrors++;
-            if (attempt >= maxAttempts || this.closed) {
-              this.stats.skipped++;
-              member.options.onError?.(e, message);
+            if (this.closed || stopped) break;
+            if (attempt >= maxAttempts) {
+              this.stats.skipped += batch.length;
+              for (const m of batch) member.options.onError?.(e, m);
+              settled = true;
               break;
             }
-            await new Promise((r) => setTimeout(r, this.retryDelayMs * 2 ** (attempt - 1)));
+            await new Promise((r) => setTimeout(r, Math.min(this.retryDelayMs * 2 ** (attempt - 1), 5000)));
           }
         }
-        position = stored.offset + 1;
+        // Not handled because the partition was revoked or the bus closed: not committed, so the
+        // next owner of the partition reads it again.
+        if (!settled) break;
+        position = Number(last.offset) + 1;
         group.committed.set(key, position);
       }
     })();
