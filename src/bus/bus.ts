@@ -48,6 +48,11 @@ export interface SubscribeOptions {
    * that write in bulk (InfluxDB).
    */
   readonly handleBatch?: (messages: readonly BusMessage[]) => Promise<void>;
+  /**
+   * Read every partition this member gains from its start, whatever was committed (a topic used
+   * as a table, like `<site>-resources`: each new owner materialises it). Default false.
+   */
+  readonly readFromStartOnAssign?: boolean;
   /** Largest batch for handleBatch. Default 500. */
   readonly maxBatchSize?: number;
   readonly onAssigned?: (partitions: readonly TopicPartition[]) => Promise<void> | void;

@@ -239,7 +239,9 @@ export class MemoryBus implements MessageBus {
     };
     const done = (async () => {
       let position =
-        group.committed.get(key) ?? (member.options.fromBeginning === true ? log.start : log.end);
+        member.options.readFromStartOnAssign === true
+          ? log.start
+          : (group.committed.get(key) ?? (member.options.fromBeginning === true ? log.start : log.end));
       const maxAttempts = Math.max(1, member.options.maxAttempts ?? 5);
       while (!stopped && !this.closed) {
         if (position < log.start) position = log.start; // fell behind retention

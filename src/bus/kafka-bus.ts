@@ -1,0 +1,334 @@
+/**
+ * The Kafka bus (kafkajs), implementing the MessageBus interface with the same semantics as the
+ * in-process bus.
+ *
+ * Producing: messages are batched per call into one produce request (acks from all in-sync
+ * replicas); publish() resolves when Kafka acknowledged them, so callers (the resource actors)
+ * wait while Kafka is slow. At most `maxBufferedMessages` messages are in flight in the process:
+ * further publish() calls wait for room instead of buffering without bound, which slows polling.
+ * Topics are auto-created on first use (the test broker does not support CreateTopics; a real
+ * cluster may have them created by its operators).
+ *
+ * Consuming: one kafkajs consumer per subscription (consumer group). Each batch of a partition is
+ * handled in order; an offset is resolved, and so committed, only after its handler resolved.
+ * A handler that throws is retried with back-off; after maxAttempts the message is skipped and
+ * reported to onError. When a rebalance takes the partition away mid-batch, the rest of the batch
+ * is left uncommitted for the next owner. Assignment changes are reported per partition after
+ * every group join (onRevoked for partitions lost, then onAssigned for partitions gained); with
+ * `readFromStartOnAssign` (resource tables) every gained partition is read from its start.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs';
+import { PanoptesError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type {
+  BusMessage,
+  MessageBus,
+  OutgoingMessage,
+  SubscribeOptions,
+  Subscription,
+  TopicPartition,
+} from './bus.js';
+
+export interface KafkaBusOptions {
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  readonly logger: Logger;
+  /** Messages published but not yet acknowledged, at most. Default 20000. */
+  readonly maxBufferedMessages?: number;
+  /** Consumer session timeout, ms. Default 10000. */
+  readonly sessionTimeoutMs?: number;
+  /** Consumer heartbeat interval, ms. Default 1000. */
+  readonly heartbeatIntervalMs?: number;
+  /** Back-off before retrying a failed handler, ms, doubled per attempt (at most 30 s). Default 200. */
+  readonly retryDelayMs?: number;
+  /** Connection timeout, ms. Default 5000. */
+  readonly connectionTimeoutMs?: number;
+}
+
+export interface KafkaBusStats {
+  published: number;
+  publishErrors: number;
+  /** publish() calls that waited for room in the buffer. */
+  publishWaits: number;
+  delivered: number;
+  handlerErrors: number;
+  skipped: number;
+  /** Messages behind the end of the partitions of every subscription, as of their last batch. */
+  consumerLag: number;
+}
+
+const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+function toBusMessage(topic: string, partition: number, m: KafkaMessage): BusMessage {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    if (v === undefined) continue;
+    headers[k] = Array.isArray(v) ? v.map((x) => x.toString()).join(',') : v.toString();
+  }
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key === null ? null : m.key.toString('utf8'),
+    value: m.value,
+    headers,
+    timestamp: Number(m.timestamp),
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class KafkaBus implements MessageBus {
+  readonly stats: KafkaBusStats = {
+    published: 0,
+    publishErrors: 0,
+    publishWaits: 0,
+    delivered: 0,
+    handlerErrors: 0,
+    skipped: 0,
+    consumerLag: 0,
+  };
+  private readonly kafka: Kafka;
+  private readonly options: KafkaBusOptions;
+  private producer: Producer | undefined;
+  private connecting: Promise<Producer> | undefined;
+  private readonly consumers = new Set<Consumer>();
+  private readonly lagByPartition = new Map<string, number>();
+  private buffered = 0;
+  private readonly roomWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(options: KafkaBusOptions) {
+    this.options = options;
+    const logger = options.logger.child({ component: 'kafkajs' });
+    this.kafka = new Kafka({
+      clientId: options.clientId ?? 'panoptes',
+      brokers: [...options.brokers],
+      connectionTimeout: options.connectionTimeoutMs ?? 5000,
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log }: LogEntry) => {
+          const { message, ...extra } = log;
+          logger[LEVEL_NAMES[level] ?? 'info'](extra, message);
+        },
+    });
+  }
+
+  private async getProducer(): Promise<Producer> {
+    if (this.producer !== undefined) return this.producer;
+    this.connecting ??= (async () => {
+      const producer = this.kafka.producer({ allowAutoTopicCreation: true, maxInFlightRequests: 5 });
+      try {
+        await producer.connect();
+      } catch (e) {
+        this.connecting = undefined;
+        throw new PanoptesError(
+          'BUS_ERROR',
+          `cannot connect to Kafka at ${this.options.brokers.join(',')}: ${errorMessage(e)}`,
+          { cause: e },
+        );
+      }
+      this.producer = producer;
+      return producer;
+    })();
+    return this.connecting;
+  }
+
+  /** Waits until `n` more messages fit in the buffer (one call larger than the buffer waits for an empty one). */
+  private async reserve(n: number): Promise<void> {
+    const max = this.options.maxBufferedMessages ?? 20_000;
+    if (this.buffered > 0 && this.buffered + n > max) this.stats.publishWaits++;
+    while (this.buffered > 0 && this.buffered + n > max) {
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+    }
+    this.buffered += n;
+  }
+
+  private release(n: number): void {
+    this.buffered -= n;
+    for (const w of this.roomWaiters.splice(0)) w();
+  }
+
+  async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw new PanoptesError('BUS_ERROR', 'bus is closed');
+    if (messages.length === 0) return;
+    const producer = await this.getProducer();
+    await this.reserve(messages.length);
+    try {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: messages.map((m) => ({
+          key: m.key,
+          value: m.value,
+          ...(m.headers === undefined ? {} : { headers: { ...m.headers } }),
+        })),
+      });
+      this.stats.published += messages.length;
+    } catch (e) {
+      this.stats.publishErrors++;
+      throw new PanoptesError(
+        'BUS_ERROR',
+        `publishing ${messages.length} message(s) to ${topic}: ${errorMessage(e)}`,
+        {
+          cause: e,
+        },
+      );
+    } finally {
+      this.release(messages.length);
+    }
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    if (this.closed) throw new PanoptesError('BUS_ERROR', 'bus is closed');
+    if ((options.handler === undefined) === (options.handleBatch === undefined))
+      throw new PanoptesError('USAGE', 'subscribe: give exactly one of handler and handleBatch');
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
+      allowAutoTopicCreation: true,
+      maxWaitTimeInMs: 250,
+    });
+    let assigned: TopicPartition[] = [];
+    let assignmentChange: Promise<void> = Promise.resolve();
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const next: TopicPartition[] = [];
+      for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
+        for (const partition of partitions) next.push({ topic, partition });
+      }
+      const key = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
+      const nextKeys = new Set(next.map(key));
+      const prevKeys = new Set(assigned.map(key));
+      const revoked = assigned.filter((tp) => !nextKeys.has(key(tp)));
+      const gained = next.filter((tp) => !prevKeys.has(key(tp)));
+      assigned = next;
+      if (options.readFromStartOnAssign === true) {
+        for (const tp of gained) consumer.seek({ topic: tp.topic, partition: tp.partition, offset: '0' });
+      }
+      assignmentChange = assignmentChange.then(async () => {
+        try {
+          if (revoked.length > 0) await options.onRevoked?.(revoked);
+          if (gained.length > 0) await options.onAssigned?.(gained);
+        } catch (e) {
+          this.options.logger.error(
+            { group: options.groupId, err: errorMessage(e) },
+            'assignment handler failed',
+          );
+        }
+      });
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [...options.topics],
+        fromBeginning: options.fromBeginning ?? false,
+      });
+    } catch (e) {
+      await consumer.disconnect().catch(() => undefined);
+      throw new PanoptesError(
+        'BUS_ERROR',
+        `cannot subscribe group ${options.groupId} to ${options.topics.join(', ')}: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
+    this.consumers.add(consumer);
+    const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    const retryDelay = this.options.retryDelayMs ?? 200;
+    const maxBatch = Math.max(1, options.maxBatchSize ?? 500);
+
+    /** Runs `work` with retries; false when the partition went away (stop without committing). */
+    const attempt = async (
+      payload: EachBatchPayload,
+      work: () => Promise<void>,
+      failed: (e: unknown) => void,
+    ): Promise<boolean> => {
+      for (let n = 1; ; n++) {
+        if (!payload.isRunning() || payload.isStale()) return false;
+        try {
+          await work();
+          return true;
+        } catch (e) {
+          this.stats.handlerErrors++;
+          if (n >= maxAttempts) {
+            failed(e);
+            return true;
+          }
+          await sleep(Math.min(retryDelay * 2 ** (n - 1), 30_000));
+          await payload.heartbeat().catch(() => undefined);
+        }
+      }
+    };
+
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1000,
+      eachBatchAutoResolve: false,
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        await assignmentChange;
+        const messages = batch.messages.map((m) => toBusMessage(batch.topic, batch.partition, m));
+        for (let i = 0; i < messages.length; i += options.handleBatch === undefined ? 1 : maxBatch) {
+          const chunk = messages.slice(i, options.handleBatch === undefined ? i + 1 : i + maxBatch);
+          const last = chunk[chunk.length - 1] as BusMessage;
+          const ok = await attempt(
+            payload,
+            async () => {
+              if (options.handleBatch !== undefined) await options.handleBatch(chunk);
+              else await options.handler?.(chunk[0] as BusMessage);
+            },
+            (e) => {
+              this.stats.skipped += chunk.length;
+              for (const m of chunk) options.onError?.(e, m);
+            },
+          );
+          if (!ok) return;
+          this.stats.delivered += chunk.length;
+          payload.resolveOffset(last.offset);
+          await payload.heartbeat().catch(() => undefined);
+        }
+        await payload.commitOffsetsIfNecessary();
+        this.lagByPartition.set(
+          `${options.groupId}\u0000${batch.topic}\u0000${batch.partition}`,
+          Number(batch.offsetLag()),
+        );
+        let lag = 0;
+        for (const v of this.lagByPartition.values()) lag += v;
+        this.stats.consumerLag = lag;
+      },
+    });
+
+    let stopped = false;
+    return {
+      groupId: options.groupId,
+      assignment: () => [...assigned],
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+        await assignmentChange;
+        if (assigned.length > 0) {
+          const lost = assigned;
+          assigned = [];
+          await options.onRevoked?.(lost);
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
+    this.consumers.clear();
+    await this.producer?.disconnect();
+    this.producer = undefined;
+  }
+}
