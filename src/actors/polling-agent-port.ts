@@ -5,6 +5,7 @@
 import type { Resource } from '../model/index.js';
 import type { MetricsGroup } from '../model/index.js';
 import type { LoadedPlugin } from '../plugins/loader.js';
+import type { CounterHistory } from '../streams/counter-rate.js';
 import type { ScheduleEntry, ScheduleTarget } from '../streams/schedule.js';
 import type { RunOutcome, RunStatus } from './run-status.js';
 import type { Supervisor } from './supervisor.js';
@@ -37,5 +38,9 @@ export interface PollingAgentPort {
    */
   run(resource: Resource, plugin: LoadedPlugin, controller: AbortController): RunHandle;
   publish(resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]): Promise<void>;
+  /** The saved counter history of a resource's plugin (another node's), if checkpoints are kept. */
+  restoreHistory?(resource: Resource, plugin: LoadedPlugin): Promise<CounterHistory | undefined>;
+  /** Saves a resource's plugin counter history (best effort: failures are logged). */
+  saveHistory?(resource: Resource, plugin: LoadedPlugin, history: CounterHistory): void;
   reportStatus(status: RunStatus): void;
 }

@@ -18,6 +18,8 @@ import type { LoadedPlugin, PluginSet } from '../plugins/loader.js';
 import { ScheduleService } from '../streams/schedule.js';
 import type { ScheduleEntry, ScheduleTarget } from '../streams/schedule.js';
 import type { EnrichmentCache } from '../streams/enrichment-cache.js';
+import { CounterHistory } from '../streams/counter-rate.js';
+import type { CounterCheckpoint } from '../streams/counter-rate.js';
 import type { StoreKeys } from '../store/keys.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { GuardResult, PollingAgentPort, RunHandle } from './polling-agent-port.js';
@@ -64,6 +66,12 @@ export interface PollingAgentOptions {
    * polling finds it). Default false: the first run waits for the resource's slot.
    */
   readonly immediateFirstRun?: boolean;
+  /**
+   * Keep each plugin's counter history in the store (`counters` key, after every run) and
+   * restore it for a resource new on this node, so rates continue when a resource moves.
+   * Default false.
+   */
+  readonly checkpointCounters?: boolean;
 }
 
 export type PollingStats = Record<RunStatusKind, number>;
@@ -271,6 +279,32 @@ export class PollingAgent implements PollingAgentPort {
     });
     this.running.add(settled);
     return { outcome: Promise.race([ran, timedOut]), settled };
+  }
+
+  async restoreHistory(resource: Resource, plugin: LoadedPlugin): Promise<CounterHistory | undefined> {
+    if (this.options.checkpointCounters !== true) return undefined;
+    const key = this.options.keys.counters(resource.resource_id, plugin.definition.name);
+    const text = await this.options.store.get(key);
+    if (text === undefined) return undefined;
+    try {
+      const checkpoint = JSON.parse(text) as CounterCheckpoint;
+      if (checkpoint.version !== 1 || typeof checkpoint.series !== 'object') return undefined;
+      return CounterHistory.fromJSON(checkpoint);
+    } catch {
+      this.options.logger.warn({ key }, 'counter checkpoint is not valid JSON; ignored');
+      return undefined;
+    }
+  }
+
+  saveHistory(resource: Resource, plugin: LoadedPlugin, history: CounterHistory): void {
+    if (this.options.checkpointCounters !== true) return;
+    const d = plugin.definition;
+    const key = this.options.keys.counters(resource.resource_id, d.name);
+    // Kept long enough for another node to take over; past 3 intervals it would only re-baseline.
+    const ttlMs = Math.max(60_000, 4 * d.executeFrequencySeconds * 1000);
+    this.options.store.set(key, JSON.stringify(history.toJSON()), { ttlMs }).catch((e: unknown) => {
+      this.options.logger.warn({ key, err: errorMessage(e) }, 'saving the counter checkpoint failed');
+    });
   }
 
   /** Stores enrichment groups under their keys with their TTL (and in the cache, if any). */

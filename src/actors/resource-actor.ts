@@ -56,6 +56,8 @@ interface PluginSlot {
   cached: { at: number; groups: readonly MetricsGroup[] } | undefined;
   /** Last counter samples of this plugin's series, for rates. */
   history: CounterHistory;
+  /** Whether a checkpoint was looked for (once, before the first transform). */
+  restored: boolean;
 }
 
 let runCounter = 0;
@@ -134,6 +136,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
         // Cached results belong to the plugin version that produced them.
         cached: old?.plugin === plugin ? old.cached : undefined,
         history: old?.history ?? new CounterHistory(),
+        restored: old?.restored ?? false,
       });
     });
     if (this.agent.immediateFirstRun === true) {
@@ -262,6 +265,15 @@ export class ResourceActor extends Actor<ResourceMessage> {
     }
     if (slot === undefined) return; // the plugin no longer applies: its results are not published
     const def = slot.plugin.definition;
+    if (!slot.restored && def.transforms.length > 0 && this.agent.restoreHistory !== undefined) {
+      slot.restored = true;
+      try {
+        const saved = await this.agent.restoreHistory(this.resource, slot.plugin);
+        if (saved !== undefined && slot.history.size === 0) slot.history = saved;
+      } catch {
+        // No checkpoint: rates start from this sample, as for a new resource.
+      }
+    }
     const transformed = applyRateTransforms({
       resourceId: this.resource.resource_id,
       groups: outcome.groups,
@@ -273,6 +285,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
     if (def.transforms.length > 0) {
       // Series silent for more than 3 intervals would only re-baseline: drop them.
       slot.history.prune(this.agent.now() / 1000 - 4 * def.executeFrequencySeconds);
+      this.agent.saveHistory?.(this.resource, slot.plugin, slot.history);
     }
     slot.cached = { at: this.agent.now(), groups: transformed.groups };
     try {

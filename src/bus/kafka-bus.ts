@@ -14,8 +14,9 @@
  * A handler that throws is retried with back-off; after maxAttempts the message is skipped and
  * reported to onError. When a rebalance takes the partition away mid-batch, the rest of the batch
  * is left uncommitted for the next owner. Assignment changes are reported per partition after
- * every group join (onRevoked for partitions lost, then onAssigned for partitions gained); with
- * `readFromStartOnAssign` (resource tables) every gained partition is read from its start.
+ * every group join (onRevoked for partitions lost, then onAssigned for partitions gained). A
+ * subscription with `readFromStartOnAssign` (a resource table) commits nothing, so whoever owns a
+ * partition after a rebalance reads it from its start.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs';
@@ -190,29 +191,19 @@ export class KafkaBus implements MessageBus {
     if (this.closed) throw new PanoptesError('BUS_ERROR', 'bus is closed');
     if ((options.handler === undefined) === (options.handleBatch === undefined))
       throw new PanoptesError('USAGE', 'subscribe: give exactly one of handler and handleBatch');
-    const consumer = this.kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
-      heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
-      allowAutoTopicCreation: true,
-      maxWaitTimeInMs: 250,
-    });
     let assigned: TopicPartition[] = [];
     let assignmentChange: Promise<void> = Promise.resolve();
-    consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      const next: TopicPartition[] = [];
-      for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
-        for (const partition of partitions) next.push({ topic, partition });
-      }
+    let stopped = false;
+    let current: Consumer | undefined;
+    let restartTimer: NodeJS.Timeout | undefined;
+
+    const changeAssignment = (next: TopicPartition[]): void => {
       const key = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
       const nextKeys = new Set(next.map(key));
       const prevKeys = new Set(assigned.map(key));
       const revoked = assigned.filter((tp) => !nextKeys.has(key(tp)));
       const gained = next.filter((tp) => !prevKeys.has(key(tp)));
       assigned = next;
-      if (options.readFromStartOnAssign === true) {
-        for (const tp of gained) consumer.seek({ topic: tp.topic, partition: tp.partition, offset: '0' });
-      }
       assignmentChange = assignmentChange.then(async () => {
         try {
           if (revoked.length > 0) await options.onRevoked?.(revoked);
@@ -224,25 +215,68 @@ export class KafkaBus implements MessageBus {
           );
         }
       });
-    });
-    try {
-      await consumer.connect();
-      await consumer.subscribe({
-        topics: [...options.topics],
-        fromBeginning: options.fromBeginning ?? false,
+    };
+
+    const start = async (): Promise<void> => {
+      const consumer = this.kafka.consumer({
+        groupId: options.groupId,
+        sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+        heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
+        allowAutoTopicCreation: true,
+        maxWaitTimeInMs: 250,
       });
-    } catch (e) {
-      await consumer.disconnect().catch(() => undefined);
-      throw new PanoptesError(
-        'BUS_ERROR',
-        `cannot subscribe group ${options.groupId} to ${options.topics.join(', ')}: ${errorMessage(e)}`,
-        { cause: e },
-      );
-    }
-    this.consumers.add(consumer);
+      current = consumer;
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        const next: TopicPartition[] = [];
+        for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
+          for (const partition of partitions) next.push({ topic, partition });
+        }
+        changeAssignment(next);
+      });
+      consumer.on(consumer.events.CRASH, (event) => {
+        if (event.payload.restart || stopped || this.closed) return;
+        // kafkajs gives up on errors it deems final (the test broker answers some group syncs
+        // mid-rebalance with INVALID_REQUEST): a new consumer joins again instead of leaving
+        // the partitions unread for good.
+        this.options.logger.warn(
+          { group: options.groupId, err: event.payload.error.message },
+          'Kafka consumer stopped on an error; a new one joins the group in 1 s',
+        );
+        changeAssignment([]);
+        this.consumers.delete(consumer);
+        restartTimer = setTimeout(() => {
+          if (stopped || this.closed) return;
+          start().catch((e: unknown) =>
+            this.options.logger.error(
+              { group: options.groupId, err: errorMessage(e) },
+              'Kafka consumer restart failed',
+            ),
+          );
+        }, 1000);
+      });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({
+          topics: [...options.topics],
+          // A table is never committed (see run below), so every owner starts at the beginning.
+          fromBeginning: options.readFromStartOnAssign === true || (options.fromBeginning ?? false),
+        });
+      } catch (e) {
+        await consumer.disconnect().catch(() => undefined);
+        throw new PanoptesError(
+          'BUS_ERROR',
+          `cannot subscribe group ${options.groupId} to ${options.topics.join(', ')}: ${errorMessage(e)}`,
+          { cause: e },
+        );
+      }
+      this.consumers.add(consumer);
+      await consumer.run(runConfig);
+    };
+
     const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     const retryDelay = this.options.retryDelayMs ?? 200;
     const maxBatch = Math.max(1, options.maxBatchSize ?? 500);
+    const table = options.readFromStartOnAssign === true;
 
     /** Runs `work` with retries; false when the partition went away (stop without committing). */
     const attempt = async (
@@ -267,16 +301,18 @@ export class KafkaBus implements MessageBus {
       }
     };
 
-    await consumer.run({
-      autoCommit: true,
+    const runConfig = {
+      // Tables are read from the start on every assignment: nothing is committed for them.
+      autoCommit: !table,
       autoCommitInterval: 1000,
       eachBatchAutoResolve: false,
-      eachBatch: async (payload) => {
+      eachBatch: async (payload: EachBatchPayload): Promise<void> => {
         const { batch } = payload;
         await assignmentChange;
         const messages = batch.messages.map((m) => toBusMessage(batch.topic, batch.partition, m));
-        for (let i = 0; i < messages.length; i += options.handleBatch === undefined ? 1 : maxBatch) {
-          const chunk = messages.slice(i, options.handleBatch === undefined ? i + 1 : i + maxBatch);
+        const step = options.handleBatch === undefined ? 1 : maxBatch;
+        for (let i = 0; i < messages.length; i += step) {
+          const chunk = messages.slice(i, i + step);
           const last = chunk[chunk.length - 1] as BusMessage;
           const ok = await attempt(
             payload,
@@ -294,7 +330,7 @@ export class KafkaBus implements MessageBus {
           payload.resolveOffset(last.offset);
           await payload.heartbeat().catch(() => undefined);
         }
-        await payload.commitOffsetsIfNecessary();
+        if (!table) await payload.commitOffsetsIfNecessary();
         this.lagByPartition.set(
           `${options.groupId}\u0000${batch.topic}\u0000${batch.partition}`,
           Number(batch.offsetLag()),
@@ -303,17 +339,20 @@ export class KafkaBus implements MessageBus {
         for (const v of this.lagByPartition.values()) lag += v;
         this.stats.consumerLag = lag;
       },
-    });
+    };
 
-    let stopped = false;
+    await start();
     return {
       groupId: options.groupId,
       assignment: () => [...assigned],
       stop: async () => {
         if (stopped) return;
         stopped = true;
-        this.consumers.delete(consumer);
-        await consumer.disconnect();
+        clearTimeout(restartTimer);
+        if (current !== undefined) {
+          this.consumers.delete(current);
+          await current.disconnect();
+        }
         await assignmentChange;
         if (assigned.length > 0) {
           const lost = assigned;

@@ -26,18 +26,42 @@ const pluginsSchema = z.strictObject({
   rescan_seconds: int(0, 86_400).default(60),
 });
 
-const busSchema = z.strictObject({
-  type: z.literal('memory', { error: 'must be "memory" (the Kafka bus is not built yet)' }).default('memory'),
-  partitions: int(1, 1024).default(4),
-  retention: int(100, 10_000_000).default(10_000),
-  topic_delimiter: nonEmpty().default('-'),
-});
+const busSchema = z
+  .strictObject({
+    type: z.enum(['memory', 'kafka'], { error: 'must be "memory" or "kafka"' }).default('memory'),
+    partitions: int(1, 1024).default(4),
+    retention: int(100, 10_000_000).default(10_000),
+    topic_delimiter: nonEmpty().default('-'),
+    brokers: z.array(nonEmpty(), { error: 'must be a list of host:port' }).optional(),
+    client_id: nonEmpty().default('panoptes'),
+    session_timeout_ms: int(3000, 300_000).default(10_000),
+    max_buffered_messages: int(1, 10_000_000).default(20_000),
+    global_topic: z.boolean({ error: 'must be true or false' }).default(false),
+  })
+  .superRefine((b, ctx) => {
+    if (b.type === 'kafka' && (b.brokers === undefined || b.brokers.length === 0)) {
+      ctx.addIssue({ code: 'custom', path: ['brokers'], message: 'is required when type is kafka' });
+    }
+  });
 
 const storeSchema = z.strictObject({
-  type: z
-    .literal('memory', { error: 'must be "memory" (the Redis store is not built yet)' })
-    .default('memory'),
+  type: z.enum(['memory', 'redis'], { error: 'must be "memory" or "redis"' }).default('memory'),
   key_prefix: nonEmpty().default('panoptes'),
+  url: nonEmpty().default('redis://127.0.0.1:6379'),
+});
+
+const influxSchema = z.strictObject({
+  url: nonEmpty(),
+  org: nonEmpty().default('panoptes'),
+  bucket: nonEmpty().default('panoptes'),
+  token: z.string({ error: 'must be a string' }).optional(),
+  batch_size: int(1, 1_000_000).default(5000),
+  flush_interval_ms: int(10, 600_000).default(1000),
+});
+
+const consumersSchema = z.strictObject({
+  influx: influxSchema.optional(),
+  jsonl: nonEmpty().optional(),
 });
 
 const snmpSchema = z.strictObject({
@@ -95,6 +119,7 @@ export const siteConfigSchema = z.strictObject({
   simulator: simulatorSchema.optional(),
   polling: pollingSchema.default(pollingSchema.parse({})),
   output: outputSchema.default(outputSchema.parse({})),
+  consumers: consumersSchema.default({}),
 });
 
 export type SiteConfig = Readonly<z.infer<typeof siteConfigSchema>> & {

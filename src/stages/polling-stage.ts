@@ -14,7 +14,7 @@
  *   run is published.
  */
 import { hostname } from 'node:os';
-import type { BusMessage, MessageBus, Subscription } from '../bus/bus.js';
+import type { BusMessage, MessageBus, Subscription, TopicPartition } from '../bus/bus.js';
 import type { TopicNames } from '../bus/topics.js';
 import type { Logger } from '../log.js';
 import {
@@ -50,6 +50,18 @@ export interface PollingStageOptions {
   readonly heartbeat: boolean;
   /** Check the store's last-run key and lease locks (needed when several nodes share a store). */
   readonly distributedGuards: boolean;
+  /** Which plugins this node runs. Default both. */
+  readonly runEnrichment?: boolean;
+  readonly runPolling?: boolean;
+  /** Consumer group on the resources topic. Default `<site>-pollers`. */
+  readonly groupId?: string;
+  /**
+   * Save each plugin's counter history to the store after every run and restore it when a
+   * resource arrives, so a resource that moves to another node keeps its rates. Default false.
+   */
+  readonly checkpointCounters?: boolean;
+  /** Also publish every metrics group to this topic (Panoptes' global `panoptes-metrics`). */
+  readonly globalTopic?: string;
 }
 
 export interface PollingStageStats {
@@ -93,7 +105,10 @@ export class PollingStage {
   private readonly options: PollingStageOptions;
   private subscription: Subscription | undefined;
   private readonly resourceIds = new Set<string>();
+  /** Which partition each resource came from, to drop them when the partition is revoked. */
+  private readonly partitionOf = new Map<string, string>();
   private pollingStarted = false;
+  private stopping = false;
 
   constructor(options: PollingStageOptions) {
     this.options = options;
@@ -106,6 +121,7 @@ export class PollingStage {
       mailboxSize: options.mailboxSize,
       stopGraceMs: options.stopGraceMs,
       distributedGuards: options.distributedGuards,
+      checkpointCounters: options.checkpointCounters ?? false,
       publish: (resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]) =>
         this.publish(resource, plugin, groups),
     };
@@ -124,8 +140,9 @@ export class PollingStage {
   }
 
   setPlugins(plugins: PluginSet): void {
-    this.enrichment.setPlugins(plugins);
-    this.polling.setPlugins(plugins);
+    const none: PluginSet = new Map();
+    this.enrichment.setPlugins(this.options.runEnrichment === false ? none : plugins);
+    this.polling.setPlugins(this.options.runPolling === false ? none : plugins);
   }
 
   /** Joins the resource table and starts enrichment; call startPolling() when ready. */
@@ -134,10 +151,13 @@ export class PollingStage {
     this.enrichment.start();
     if (this.options.heartbeat) this.upsert(pollerResource(site, this.options.nodeId));
     this.subscription = await bus.subscribe({
-      groupId: `${site}-pollers`,
+      groupId: this.options.groupId ?? `${site}-pollers`,
       topics: [topics.resources(site)],
       fromBeginning: true,
+      // The resources topic is a table: each new owner of a partition reads all of it.
+      readFromStartOnAssign: true,
       handler: (m) => this.onResource(m),
+      onRevoked: (tps) => this.onRevoked(tps),
     });
   }
 
@@ -159,8 +179,28 @@ export class PollingStage {
   }
 
   async stop(): Promise<void> {
+    // Leaving the group revokes every partition: the agents stop all actors below anyway.
+    this.stopping = true;
     await this.subscription?.stop();
     await Promise.all([this.polling.stop(), this.enrichment.stop()]);
+  }
+
+  /** Stops the actors of the resources of partitions this node no longer owns. */
+  private async onRevoked(partitions: readonly TopicPartition[]): Promise<void> {
+    if (this.stopping) return;
+    const lost = new Set(partitions.map((tp) => `${tp.topic}[${tp.partition}]`));
+    const ids = [...this.partitionOf].filter(([, p]) => lost.has(p)).map(([id]) => id);
+    for (const id of ids) {
+      this.partitionOf.delete(id);
+      this.resourceIds.delete(id);
+    }
+    await Promise.all(
+      ids.flatMap((id) => [this.enrichment.removeResource(id), this.polling.removeResource(id)]),
+    );
+    this.options.logger.info(
+      { partitions: [...lost], resources: ids.length },
+      'partitions revoked; their resources stopped',
+    );
   }
 
   private upsert(resource: Resource): void {
@@ -175,6 +215,7 @@ export class PollingStage {
     if (message.value === null) {
       if (message.key === null) return;
       this.resourceIds.delete(message.key);
+      this.partitionOf.delete(message.key);
       await Promise.all([
         this.enrichment.removeResource(message.key),
         this.polling.removeResource(message.key),
@@ -195,6 +236,7 @@ export class PollingStage {
       );
       return;
     }
+    this.partitionOf.set(parsed.value.resource_id, `${message.topic}[${message.partition}]`);
     this.upsert(parsed.value);
   }
 
@@ -227,6 +269,7 @@ export class PollingStage {
     });
     if (messages.length === 0) return;
     await bus.publish(topics.processed(site), messages);
+    if (this.options.globalTopic !== undefined) await bus.publish(this.options.globalTopic, messages);
     this.stats.groupsPublished += messages.length;
     this.stats.metricsPublished += metrics;
   }

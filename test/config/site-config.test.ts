@@ -51,8 +51,18 @@ describe('parseSiteConfig defaults', () => {
       site: 'dc1',
       file: FILE,
       plugins: { directories: ['/etc/panoptes/plugins'], rescan_seconds: 60 },
-      bus: { type: 'memory', partitions: 4, retention: 10_000, topic_delimiter: '-' },
-      store: { type: 'memory', key_prefix: 'panoptes' },
+      bus: {
+        type: 'memory',
+        partitions: 4,
+        retention: 10_000,
+        topic_delimiter: '-',
+        client_id: 'panoptes',
+        session_timeout_ms: 10_000,
+        max_buffered_messages: 20_000,
+        global_topic: false,
+      },
+      store: { type: 'memory', key_prefix: 'panoptes', url: 'redis://127.0.0.1:6379' },
+      consumers: {},
       snmp: {
         timeout_ms: 2000,
         retries: 1,
@@ -263,12 +273,17 @@ describe('parseSiteConfig problems', () => {
     expect(issue(problems('site: "bad site!"\n').error, 'site')).toMatchObject({ line: 1, column: 7 });
   });
 
-  it('rejects bus.type kafka and store.type redis as not built yet', () => {
-    const { error, lines } = problems('site: dc1\nbus:\n  type: kafka\nstore: {type: redis}\n');
-    expect(issue(error, 'bus.type')).toMatchObject({ line: 3, column: 9 });
-    expect(issue(error, 'bus.type')?.message).toMatch(/not built yet/);
-    expect(issue(error, 'store.type')?.message).toMatch(/not built yet/);
-    expect(lines).toContain(`${FILE}:3:9: bus.type: must be "memory" (the Kafka bus is not built yet)`);
+  it('takes kafka and redis, requires brokers with kafka, and rejects other backends', () => {
+    const ok = parseSiteConfig(
+      'site: dc1\nbus:\n  type: kafka\n  brokers: [127.0.0.1:9092]\nstore: {type: redis, url: redis://r:6379}\n',
+      FILE,
+    );
+    expect(ok.bus).toMatchObject({ type: 'kafka', brokers: ['127.0.0.1:9092'] });
+    expect(ok.store).toMatchObject({ type: 'redis', url: 'redis://r:6379' });
+    const { error, lines } = problems('site: dc1\nbus:\n  type: kafka\nstore: {type: etcd}\n');
+    expect(issue(error, 'bus.brokers')?.message).toBe('is required when type is kafka');
+    expect(issue(error, 'store.type')?.message).toBe('must be "memory" or "redis"');
+    expect(lines).toContain(`${FILE}:4:15: store.type: must be "memory" or "redis"`);
   });
 
   it('reports a bad secrets map with the key path', () => {

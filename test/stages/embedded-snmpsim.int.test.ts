@@ -22,8 +22,8 @@ import { parseSiteConfig } from '../../src/config/site-config.js';
 import { silentLogger } from '../../src/log.js';
 import { parseJson, parseMetricsGroup } from '../../src/model/index.js';
 import type { MetricType, MetricValue, MetricsGroup } from '../../src/model/index.js';
-import { EmbeddedPipeline } from '../../src/stages/embedded.js';
-import type { PipelineSnapshot } from '../../src/stages/embedded.js';
+import { PanoptesNode } from '../../src/stages/node.js';
+import type { PipelineSnapshot } from '../../src/stages/node.js';
 import { startSnmpsim } from '../services/snmpsim.js';
 import type { SnmpsimService } from '../services/snmpsim.js';
 
@@ -171,7 +171,7 @@ resource_filter = resource_class = 'network'`,
   await writeFile(configFile, yaml);
   const out = join(dir, 'm.jsonl');
 
-  const pipeline = await EmbeddedPipeline.start({
+  const pipeline = await PanoptesNode.start({
     config: parseSiteConfig(yaml, configFile),
     logger: silentLogger,
     out,

@@ -13,8 +13,8 @@ import { silentLogger } from '../../src/log.js';
 import { parseJson } from '../../src/model/index.js';
 import type { MetricsGroup } from '../../src/model/index.js';
 import { SnmpSimulator } from '../../src/sim/simulator.js';
-import { EmbeddedPipeline } from '../../src/stages/embedded.js';
-import type { PipelineSnapshot } from '../../src/stages/embedded.js';
+import { PanoptesNode } from '../../src/stages/node.js';
+import type { PipelineSnapshot } from '../../src/stages/node.js';
 
 const PLUGINS = fileURLToPath(new URL('../../plugins/', import.meta.url));
 const DEVICES = 3;
@@ -86,7 +86,7 @@ beforeAll(async () => {
     `snmp:\n  timeout_ms: 400\n  retries: 0\npolling:\n  node_id: test-node\n`;
   const config = parseSiteConfig(yaml, join(dir, 'site.yaml'));
   const out = join(dir, 'out', 'm.jsonl');
-  const pipeline = await EmbeddedPipeline.start({ config, logger: silentLogger, out });
+  const pipeline = await PanoptesNode.start({ config, logger: silentLogger, out });
   problems = [...pipeline.loader.problems.values()].map((e) => e.message);
   await new Promise((r) => setTimeout(r, RUN_MS));
   await pipeline.stop();
@@ -223,7 +223,7 @@ describe('embedded run that cannot start', () => {
         `site: lab\nplugins:\n  directories: [plugins]\n  rescan_seconds: 0\n` +
         `simulator:\n  devices: 1\n  interfaces: 1\n  port: ${port}\noutput:\n  jsonl: ${base}\n`;
       const config = parseSiteConfig(yaml, join(base, 'site.yaml'));
-      await expect(EmbeddedPipeline.start({ config, logger: silentLogger })).rejects.toMatchObject({
+      await expect(PanoptesNode.start({ config, logger: silentLogger })).rejects.toMatchObject({
         code: 'FILE_READ',
         message: expect.stringContaining(`${base}: cannot open for writing`) as unknown,
       });

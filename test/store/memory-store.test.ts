@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { storeContract } from './store-contract.js';
 
 /** A store on a clock the test moves by hand. */
 function storeAt(start = 1_000_000): { store: MemoryStore; clock: { now: number } } {
@@ -9,6 +10,18 @@ function storeAt(start = 1_000_000): { store: MemoryStore; clock: { now: number 
 
 afterEach(() => {
   vi.useRealTimers();
+});
+
+// The shared KeyValueStore behaviour, on a virtual clock.
+storeContract('MemoryStore', () => {
+  const { store, clock } = storeAt();
+  return Promise.resolve({
+    store,
+    advance: (ms: number) => {
+      clock.now += ms;
+      return Promise.resolve();
+    },
+  });
 });
 
 describe('MemoryStore strings and TTL', () => {

@@ -17,8 +17,10 @@ import { isPanoptesError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { loadSiteConfig } from '../../config/site-config.js';
 import type { SiteConfig } from '../../config/site-config.js';
-import { EmbeddedPipeline } from '../../stages/embedded.js';
-import type { PipelineSnapshot } from '../../stages/embedded.js';
+import { MetricsServer } from '../../stages/metrics-server.js';
+import { ALL_ROLES, PanoptesNode } from '../../stages/node.js';
+import type { Role } from '../../stages/node.js';
+import type { PipelineSnapshot } from '../../stages/node.js';
 import { EXIT, processIo } from '../io.js';
 import type { CliIo } from '../io.js';
 
@@ -26,6 +28,10 @@ export interface RunCliOptions {
   readonly config: string;
   readonly for?: number;
   readonly out?: string;
+  /** Serve /metrics and /healthz on this port (0 picks one; logged). */
+  readonly metricsPort?: number;
+  /** The stages to run; default all. */
+  readonly roles?: readonly Role[];
 }
 
 export interface RunIo extends CliIo {
@@ -61,18 +67,35 @@ export function formatStatus(now: PipelineSnapshot, before: PipelineSnapshot): s
 
 /** Runs the pipeline until `signal` aborts or --for passes; returns the exit status. */
 export async function runPipeline(options: RunCliOptions, signal: AbortSignal, io: RunIo): Promise<number> {
-  let pipeline: EmbeddedPipeline;
+  let pipeline: PanoptesNode;
   let config: SiteConfig;
+  let metrics: MetricsServer | undefined;
+  const command = options.roles === undefined || options.roles.length !== 1 ? 'run' : options.roles[0];
   try {
     config = await loadSiteConfig(options.config);
-    pipeline = await EmbeddedPipeline.start({
+    pipeline = await PanoptesNode.start({
       config,
       logger: io.logger,
+      ...(options.roles === undefined ? {} : { roles: options.roles }),
       ...(options.out === undefined ? {} : { out: options.out }),
     });
+    if (options.metricsPort !== undefined) {
+      const node = pipeline;
+      try {
+        metrics = await MetricsServer.start({
+          port: options.metricsPort,
+          collect: () => node.metrics(),
+          health: () => undefined,
+        });
+      } catch (e) {
+        await node.stop();
+        throw e;
+      }
+      io.logger.info({ port: metrics.port }, 'serving /metrics and /healthz');
+    }
   } catch (e) {
     if (!isPanoptesError(e)) throw e;
-    io.err(`panoptes run: ${e.message} [${e.code}]\n`);
+    io.err(`panoptes ${command}: ${e.message} [${e.code}]\n`);
     return e.code === 'USAGE' ? EXIT.USAGE : EXIT.FAILED;
   }
   const first = pipeline.snapshot();
@@ -100,7 +123,8 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
   });
   clearInterval(ticker);
   if (io.tty) io.out('\n');
-  io.err('panoptes run: stopping (finishing runs in flight, flushing outputs)\n');
+  io.err(`panoptes ${command}: stopping (finishing runs in flight, flushing outputs)\n`);
+  await metrics?.close();
   await pipeline.stop();
   const end = pipeline.snapshot();
   io.out(
@@ -111,7 +135,66 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
   return EXIT.OK;
 }
 
+function parsePortOption(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65_535)
+    throw new InvalidArgumentError('PORT must be an integer from 0 to 65535.');
+  return n;
+}
+
+function action(roles: readonly Role[] | undefined, setExitCode: (code: number) => void) {
+  return async (opts: RunCliOptions): Promise<void> => {
+    const controller = new AbortController();
+    const stop = (): void => controller.abort();
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    const logger = pino(
+      { name: 'panoptes', level: process.env['PANOPTES_LOG_LEVEL'] ?? 'info' },
+      pino.destination({ fd: 2, sync: true }),
+    );
+    try {
+      setExitCode(
+        await runPipeline({ ...opts, ...(roles === undefined ? {} : { roles }) }, controller.signal, {
+          ...processIo,
+          tty: process.stdout.isTTY,
+          logger,
+        }),
+      );
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  };
+}
+
+const STAGE_HELP: Record<Role, string> = {
+  discovery: 'run the discovery stage: discovery plugins -> <site>-resources (Kafka), resources in Redis',
+  enrichment: 'run an enrichment node: enrichment plugins for the resources of its partitions -> Redis',
+  polling: 'run a polling node: polling plugins for the resources of its partitions -> <site>-processed',
+  consumer: 'run the consumers of the configuration: <site>-processed -> InfluxDB and/or JSONL files',
+};
+
 export function registerRun(program: Command, setExitCode: (code: number) => void): void {
+  for (const role of ALL_ROLES) {
+    program
+      .command(role)
+      .description(STAGE_HELP[role])
+      .requiredOption(
+        '--config <file>',
+        'site configuration file (YAML or JSON); needs bus.type kafka, store.type redis',
+      )
+      .option(
+        '--for <seconds>',
+        'stop after this many seconds (default: until SIGINT/SIGTERM)',
+        parseDurationOption,
+      )
+      .option(
+        '--metrics-port <port>',
+        'serve Prometheus /metrics and /healthz on 127.0.0.1:PORT',
+        parsePortOption,
+      )
+      .action(action([role], setExitCode));
+  }
   program
     .command('run')
     .description('run discovery, enrichment, polling and consumers in one process (embedded mode)')
@@ -122,6 +205,11 @@ export function registerRun(program: Command, setExitCode: (code: number) => voi
       parseDurationOption,
     )
     .option('--out <file.jsonl>', 'also write every published metrics group to this file, one JSON per line')
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics and /healthz on 127.0.0.1:PORT',
+      parsePortOption,
+    )
     .addHelpText(
       'after',
       `
@@ -137,22 +225,5 @@ Exit status: 0 after --for or a signal; 1 invalid configuration or a stage that 
 Examples:
   panoptes run --config examples/quickstart/site.yaml --for 60 --out metrics.jsonl`,
     )
-    .action(async (opts: RunCliOptions) => {
-      const controller = new AbortController();
-      const stop = (): void => controller.abort();
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      const logger = pino(
-        { name: 'panoptes', level: process.env['PANOPTES_LOG_LEVEL'] ?? 'info' },
-        pino.destination({ fd: 2, sync: true }),
-      );
-      try {
-        setExitCode(
-          await runPipeline(opts, controller.signal, { ...processIo, tty: process.stdout.isTTY, logger }),
-        );
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
-    });
+    .action(action(undefined, setExitCode));
 }

@@ -1,0 +1,445 @@
+/**
+ * The InfluxDB consumer: metrics groups from `<site>-processed` become line protocol points
+ * (see line-protocol.ts) written with the InfluxDB v2 write API (org, bucket, precision ms)
+ * through the transport of @influxdata/influxdb-client; VictoriaMetrics accepts the same API.
+ *
+ * Delivery: the consumer subscribes with a batch handler that never gives up (maxAttempts
+ * Infinity), and a handler resolves only after the write holding its points succeeded, so an
+ * offset is committed only once its points are stored. Nothing is lost while the server is down:
+ * a failed write is retried with exponential back-off (retryInitialMs doubling up to retryMaxMs)
+ * until it succeeds; each failure is counted in stats.writeErrors and logged as a warning with
+ * the server URL (never the token). A point may be written twice (a retried write the server had
+ * stored, a batch re-read after a restart); the server keeps one value per series and timestamp.
+ *
+ * Batching: the points of batches from different partitions are gathered and written together
+ * when batchSize points are waiting or flushIntervalMs has passed since the first of them; writes
+ * go out one at a time, in order. The bus hands over at most batchSize messages at once, and one
+ * group is one point, so a write holds at most batchSize points.
+ *
+ * Bad records never stop the consumer. A message that is not JSON, not a valid metrics group or
+ * has no value goes to the dead-letter topic: same key, the original value unchanged, the
+ * original headers plus `reason`, `source_topic`, `source_partition` and `source_offset`.
+ * A write the server refuses for its content (HTTP 400, 413, 422: parse error, field type
+ * conflict, too large) is retried once per message to find the messages it refuses; those are
+ * dead-lettered with the server's answer as reason, the rest are written. Every other failure
+ * (connection refused, timeout, 5xx, 429, 401/403 until the token is fixed, 404 until the
+ * bucket exists) is retried until it works.
+ *
+ * stop() leaves the consumer group: buffered points are written at once and the in-flight batch
+ * handlers finish, so their offsets are committed. If the server stays unreachable for
+ * stopTimeoutMs, the remaining writes are abandoned: their offsets are not committed, and the
+ * group's next member reads those messages again. A consumer is started once; a group without
+ * committed offsets starts at the oldest retained message.
+ */
+import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
+import type { BusMessage, MessageBus, OutgoingMessage, Subscription } from '../bus/bus.js';
+import { PanoptesError, ValidationError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import { parseJson } from '../model/json.js';
+import { parseMetricsGroup } from '../model/metrics-group.js';
+import { metricsGroupToPoints } from './line-protocol.js';
+
+export interface InfluxConsumerOptions {
+  readonly bus: MessageBus;
+  /** Metrics groups, e.g. `dc1-processed`. */
+  readonly topic: string;
+  /** Records that could not be written, e.g. `dc1-processed-dlq`. */
+  readonly deadLetterTopic: string;
+  readonly groupId: string;
+  /** Base URL of InfluxDB 2 (or VictoriaMetrics), e.g. `http://127.0.0.1:8086`. */
+  readonly url: string;
+  readonly org: string;
+  readonly bucket: string;
+  /** API token; sent as `Authorization: Token ...`, never logged. */
+  readonly token?: string;
+  /** Points per write. Default 5000. */
+  readonly batchSize?: number;
+  /** Longest time points wait for a write, ms. Default 1000. */
+  readonly flushIntervalMs?: number;
+  /** Wait after the first failed write, ms, doubled per failure. Default 500. */
+  readonly retryInitialMs?: number;
+  /** Longest wait between retries, ms. Default 30000. */
+  readonly retryMaxMs?: number;
+  /** How long stop() keeps retrying a failing write before abandoning it (uncommitted), ms. Default 30000. */
+  readonly stopTimeoutMs?: number;
+  /** HTTP request timeout, ms. Default 10000. */
+  readonly requestTimeoutMs?: number;
+  readonly logger: Logger;
+}
+
+export interface InfluxConsumerStats {
+  /** Messages handled (written or dead-lettered). */
+  received: number;
+  /** Points the server accepted. */
+  written: number;
+  /** Messages published to the dead-letter topic. */
+  deadLettered: number;
+  /** Failed write requests (each retry that fails counts). */
+  writeErrors: number;
+  /** Successful write requests. */
+  batches: number;
+}
+
+/** Statuses that say the server will never accept this body: find and dead-letter the culprits. */
+const REFUSED_STATUS: ReadonlySet<number> = new Set([400, 413, 422]);
+/** Header values are for people; a reason longer than this is cut. */
+const MAX_REASON_LENGTH = 2000;
+/** Bodies larger than this are gzipped. */
+const GZIP_THRESHOLD = 1000;
+
+interface Entry {
+  readonly message: BusMessage;
+  readonly lines: readonly string[];
+}
+
+interface Rejection {
+  readonly message: BusMessage;
+  readonly reason: string;
+}
+
+/** What one batch handler handed over, and how it learns the outcome. */
+interface Contribution {
+  readonly entries: readonly Entry[];
+  readonly lineCount: number;
+  readonly resolve: (rejected: Rejection[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Points written by one request. */
+class PendingWrite {
+  readonly contributions: Contribution[] = [];
+  lineCount = 0;
+}
+
+/** The URL without credentials or query, for logs. */
+function safeUrl(url: URL): string {
+  const u = new URL(url.href);
+  u.username = '';
+  u.password = '';
+  u.search = '';
+  u.hash = '';
+  return u.href.replace(/\/$/, '');
+}
+
+/** A failed write, for logs and dead-letter reasons. */
+function describeWriteError(e: unknown): string {
+  if (e instanceof HttpError) return `HTTP ${e.statusCode}: ${e.message}`;
+  const message = errorMessage(e);
+  if (message !== '') return message;
+  // Node reports a refused connection to a name with several addresses as an AggregateError
+  // with an empty message.
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'unknown error';
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1)
+    throw new PanoptesError('USAGE', `${name} must be an integer >= 1, got ${v}`);
+  return v;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v < 0)
+    throw new PanoptesError('USAGE', `${name} must be a number >= 0, got ${v}`);
+  return v;
+}
+
+/** The points of a message, or why it has none. */
+function decode(message: BusMessage): { lines: string[] } | { reason: string } {
+  if (message.value === null) return { reason: 'no value (tombstone)' };
+  const source = `${message.topic}[${message.partition}]@${message.offset}`;
+  try {
+    const parsed = parseMetricsGroup(parseJson(message.value.toString('utf8'), source));
+    if (!parsed.ok) {
+      return {
+        reason: new ValidationError('MODEL_INVALID', `metrics group ${source}`, parsed.issues).message,
+      };
+    }
+    return { lines: metricsGroupToPoints(parsed.value) };
+  } catch (e) {
+    return { reason: errorMessage(e) };
+  }
+}
+
+export class InfluxConsumer {
+  readonly stats: InfluxConsumerStats = {
+    received: 0,
+    written: 0,
+    deadLettered: 0,
+    writeErrors: 0,
+    batches: 0,
+  };
+  private readonly options: InfluxConsumerOptions;
+  private readonly logger: Logger;
+  private readonly influx: InfluxDB;
+  /** The write endpoint, without credentials, for logs. */
+  private readonly where: string;
+  private readonly path: string;
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
+  private readonly retryInitialMs: number;
+  private readonly retryMaxMs: number;
+  private readonly stopTimeoutMs: number;
+  /** Requests under way, aborted when stop() gives up. */
+  private readonly inFlight = new Set<AbortController>();
+  private subscription: Subscription | undefined;
+  private started = false;
+  private stopping = false;
+  private abandoned = false;
+  /** Points gathering for the next write. */
+  private buffer = new PendingWrite();
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Writes waiting their turn. */
+  private readonly queue: PendingWrite[] = [];
+  private draining = false;
+  /** Retry back-off sleeps; calling one ends it early. */
+  private readonly wakers = new Set<() => void>();
+
+  constructor(options: InfluxConsumerOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw new PanoptesError('USAGE', `InfluxDB url is not a URL: ${JSON.stringify(options.url)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new PanoptesError('USAGE', `InfluxDB url must be http or https, got ${url.protocol}`);
+    this.batchSize = positiveInteger('batchSize', options.batchSize, 5000);
+    this.flushIntervalMs = nonNegative('flushIntervalMs', options.flushIntervalMs, 1000);
+    this.retryInitialMs = nonNegative('retryInitialMs', options.retryInitialMs, 500);
+    this.retryMaxMs = nonNegative('retryMaxMs', options.retryMaxMs, 30_000);
+    this.stopTimeoutMs = nonNegative('stopTimeoutMs', options.stopTimeoutMs, 30_000);
+    const timeout = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 10_000);
+    this.where = `${safeUrl(url)}/api/v2/write`;
+    this.path =
+      `/api/v2/write?org=${encodeURIComponent(options.org)}` +
+      `&bucket=${encodeURIComponent(options.bucket)}&precision=ms`;
+    this.influx = new InfluxDB({
+      url: options.url,
+      timeout,
+      ...(options.token === undefined ? {} : { token: options.token }),
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new PanoptesError('USAGE', 'InfluxConsumer: start() was already called');
+    this.started = true;
+    this.subscription = await this.options.bus.subscribe({
+      groupId: this.options.groupId,
+      topics: [this.options.topic],
+      fromBeginning: true,
+      maxBatchSize: this.batchSize,
+      maxAttempts: Infinity,
+      handleBatch: (messages) => this.handleBatch(messages),
+    });
+    this.logger.info(
+      { url: this.where, org: this.options.org, bucket: this.options.bucket, topic: this.options.topic },
+      'InfluxDB consumer started',
+    );
+  }
+
+  /**
+   * Leaves the group after writing what is buffered and letting the in-flight handlers finish
+   * (their offsets are committed). Writes still failing after stopTimeoutMs are abandoned
+   * without committing.
+   */
+  async stop(): Promise<void> {
+    const subscription = this.subscription;
+    if (subscription === undefined) return;
+    this.subscription = undefined;
+    this.stopping = true;
+    this.seal();
+    this.wakeAll(); // a write waiting to be retried tries again now
+    const timer = setTimeout(() => this.giveUp(), this.stopTimeoutMs);
+    try {
+      await subscription.stop();
+    } finally {
+      clearTimeout(timer);
+    }
+    this.logger.info({ ...this.stats }, 'InfluxDB consumer stopped');
+  }
+
+  private async handleBatch(messages: readonly BusMessage[]): Promise<void> {
+    if (this.abandoned) throw new Error('InfluxDB consumer stopped before its points were written');
+    const entries: Entry[] = [];
+    const rejected: Rejection[] = [];
+    for (const message of messages) {
+      const decoded = decode(message);
+      if ('reason' in decoded) rejected.push({ message, reason: decoded.reason });
+      else if (decoded.lines.length > 0) entries.push({ message, lines: decoded.lines });
+    }
+    if (entries.length > 0) rejected.push(...(await this.enqueue(entries)));
+    await this.deadLetter(rejected);
+    this.stats.received += messages.length;
+  }
+
+  private async deadLetter(rejected: readonly Rejection[]): Promise<void> {
+    if (rejected.length === 0) return;
+    const records: OutgoingMessage[] = rejected.map(({ message, reason }) => ({
+      key: message.key,
+      value: message.value,
+      headers: {
+        ...message.headers,
+        reason: reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 3)}...` : reason,
+        source_topic: message.topic,
+        source_partition: String(message.partition),
+        source_offset: message.offset,
+      },
+    }));
+    await this.options.bus.publish(this.options.deadLetterTopic, records);
+    this.stats.deadLettered += records.length;
+    const first = rejected[0] as Rejection;
+    this.logger.warn(
+      {
+        count: records.length,
+        deadLetterTopic: this.options.deadLetterTopic,
+        topic: first.message.topic,
+        partition: first.message.partition,
+        offset: first.message.offset,
+        reason: first.reason,
+      },
+      'records dead-lettered',
+    );
+  }
+
+  /** Adds a handler's points to the next write; resolves, with the refused messages, once written. */
+  private enqueue(entries: readonly Entry[]): Promise<Rejection[]> {
+    const lineCount = entries.reduce((n, e) => n + e.lines.length, 0);
+    return new Promise<Rejection[]>((resolve, reject) => {
+      if (this.buffer.lineCount > 0 && this.buffer.lineCount + lineCount > this.batchSize) this.seal();
+      this.buffer.contributions.push({ entries, lineCount, resolve, reject });
+      this.buffer.lineCount += lineCount;
+      if (this.buffer.lineCount >= this.batchSize || this.stopping) this.seal();
+      else this.flushTimer ??= setTimeout(() => this.seal(), this.flushIntervalMs);
+    });
+  }
+
+  /** Closes the gathering write and queues it. */
+  private seal(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.buffer.contributions.length === 0) return;
+    this.queue.push(this.buffer);
+    this.buffer = new PendingWrite();
+    if (!this.draining) {
+      this.draining = true;
+      void this.drain();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift())
+        await this.write(next);
+    } finally {
+      this.draining = false; // synchronously after the queue was found empty
+    }
+  }
+
+  /** Writes one batch; never rejects: each contribution learns its outcome. */
+  private async write(pending: PendingWrite): Promise<void> {
+    const { contributions } = pending;
+    try {
+      const lines = contributions.flatMap((c) => c.entries.flatMap((e) => e.lines));
+      const refused = await this.send(lines);
+      if (refused === undefined) {
+        for (const c of contributions) c.resolve([]);
+        return;
+      }
+      // The server refused the body for its content: write message by message to find the culprits.
+      const single = contributions.length === 1 && contributions[0]?.entries.length === 1;
+      for (const c of contributions) {
+        const rejected: Rejection[] = [];
+        for (const entry of c.entries) {
+          const reason = single ? refused : await this.send(entry.lines);
+          if (reason !== undefined)
+            rejected.push({ message: entry.message, reason: `refused by ${this.where}: ${reason}` });
+        }
+        c.resolve(rejected);
+      }
+    } catch (e) {
+      for (const c of contributions) c.reject(e); // no effect on those already resolved
+    }
+  }
+
+  /**
+   * POSTs lines until the server takes them (undefined) or refuses them for their content (the
+   * reason). Throws only when the consumer gave up on stopping.
+   */
+  private async send(lines: readonly string[]): Promise<string | undefined> {
+    const body = lines.join('\n');
+    for (let failures = 0; ;) {
+      if (this.abandoned) throw this.abandonedError();
+      // One controller per request: the client adds an abort listener it never removes.
+      const controller = new AbortController();
+      this.inFlight.add(controller);
+      try {
+        await this.influx.transport.request(this.path, body, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          gzipThreshold: GZIP_THRESHOLD,
+          signal: controller.signal,
+        });
+        this.stats.written += lines.length;
+        this.stats.batches++;
+        return undefined;
+      } catch (e) {
+        controller.abort(); // a timed-out request is only reported by the client: end it
+        if (this.abandoned) throw this.abandonedError();
+        this.stats.writeErrors++;
+        const reason = describeWriteError(e);
+        if (e instanceof HttpError && REFUSED_STATUS.has(e.statusCode)) {
+          this.logger.warn(
+            { url: this.where, points: lines.length, err: reason },
+            'InfluxDB refused a write',
+          );
+          return reason;
+        }
+        failures++;
+        const delayMs = Math.min(this.retryInitialMs * 2 ** (failures - 1), this.retryMaxMs);
+        this.logger.warn(
+          { url: this.where, points: lines.length, failures, retryInMs: delayMs, err: reason },
+          'InfluxDB write failed; retrying',
+        );
+        await this.sleep(delayMs);
+      } finally {
+        this.inFlight.delete(controller);
+      }
+    }
+  }
+
+  private abandonedError(): Error {
+    return new Error(`InfluxDB consumer stopped while ${this.where} was failing; points not written`);
+  }
+
+  /** Stop timed out: abandon the writes still failing; their offsets stay uncommitted. */
+  private giveUp(): void {
+    this.abandoned = true;
+    this.logger.warn(
+      { url: this.where, stopTimeoutMs: this.stopTimeoutMs },
+      'InfluxDB still failing when stopping; unwritten batches are left uncommitted for the next consumer',
+    );
+    for (const controller of this.inFlight) controller.abort();
+    this.wakeAll();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+}
