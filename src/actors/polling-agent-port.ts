@@ -26,7 +26,11 @@ export interface PollingAgentPort {
   readonly statusGroups?: boolean;
   /** Run a plugin as soon as it starts applying to a resource, then on its schedule. Absent: false. */
   readonly immediateFirstRun?: boolean;
+  /** Run a plugin new to a resource at once when it is overdue (its last run, on any node, is a period old). */
+  readonly catchUpOverdue?: boolean;
   now(): number;
+  /** Whether the plugin's last run for the resource (any node) is at least a period before `at`. */
+  overdue?(resource: Resource, plugin: LoadedPlugin, at: number): Promise<boolean>;
   schedule(target: ScheduleTarget, plugin: LoadedPlugin, tag: number): ScheduleEntry;
   unschedule(entry: ScheduleEntry): void;
   /** Cross-node guards: last-run key and lease lock. */

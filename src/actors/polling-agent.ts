@@ -72,6 +72,12 @@ export interface PollingAgentOptions {
    * Default false.
    */
   readonly checkpointCounters?: boolean;
+  /**
+   * Run a plugin at once for a resource new on this node when its last run (any node, from the
+   * store's last-run key) is a period old or more: a resource taken over from a node that died
+   * is polled now, not at its next slot, so its rates continue. Needs distributedGuards. Default false.
+   */
+  readonly catchUpOverdue?: boolean;
 }
 
 export type PollingStats = Record<RunStatusKind, number>;
@@ -99,6 +105,7 @@ export class PollingAgent implements PollingAgentPort {
   private readonly kinds: ReadonlySet<PluginKind>;
   readonly statusGroups: boolean;
   readonly immediateFirstRun: boolean;
+  readonly catchUpOverdue: boolean;
   /** settled promises of the polls running now. */
   private readonly running = new Set<Promise<void>>();
 
@@ -114,6 +121,7 @@ export class PollingAgent implements PollingAgentPort {
     this.kinds = new Set(options.kinds ?? ['polling']);
     this.statusGroups = options.statusGroups ?? true;
     this.immediateFirstRun = options.immediateFirstRun ?? false;
+    this.catchUpOverdue = (options.catchUpOverdue ?? false) && this.guards;
   }
 
   get size(): number {
@@ -279,6 +287,14 @@ export class PollingAgent implements PollingAgentPort {
     });
     this.running.add(settled);
     return { outcome: Promise.race([ran, timedOut]), settled };
+  }
+
+  async overdue(resource: Resource, plugin: LoadedPlugin, at: number): Promise<boolean> {
+    if (!this.guards) return false;
+    const last = await this.options.store.get(
+      this.options.keys.last(plugin.definition.name, resource.resource_id),
+    );
+    return last !== undefined && at - Number(last) >= plugin.definition.executeFrequencySeconds * 1000;
   }
 
   async restoreHistory(resource: Resource, plugin: LoadedPlugin): Promise<CounterHistory | undefined> {

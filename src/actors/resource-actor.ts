@@ -27,7 +27,13 @@ import type { GuardResult, PollingAgentPort } from './polling-agent-port.js';
 import type { RunOutcome, RunStatusKind } from './run-status.js';
 
 export type ResourceMessage =
-  | { readonly type: 'tick'; readonly plugin: string; readonly dueAt: number }
+  | {
+      readonly type: 'tick';
+      readonly plugin: string;
+      readonly dueAt: number;
+      /** A catch-up tick: runs only if the plugin is overdue for this resource (see applyUpdate). */
+      readonly catchUp?: boolean;
+    }
   | { readonly type: 'update' }
   | {
       readonly type: 'done';
@@ -104,7 +110,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
         this.applyUpdate();
         return undefined;
       case 'tick':
-        return this.tick(message.plugin, message.dueAt);
+        return this.tick(message.plugin, message.dueAt, message.catchUp === true);
       case 'done':
         return this.done(message);
       case 'settled':
@@ -139,11 +145,16 @@ export class ResourceActor extends Actor<ResourceMessage> {
         restored: old?.restored ?? false,
       });
     });
-    if (this.agent.immediateFirstRun === true) {
+    if (this.agent.immediateFirstRun === true || this.agent.catchUpOverdue === true) {
+      // A plugin new to this resource runs at once (enrichment), or at once if it is overdue
+      // (a resource taken over from a node that stopped), instead of waiting for its slot.
+      const catchUp = this.agent.immediateFirstRun !== true;
       const now = this.agent.now();
       for (const slot of next) {
         if (slot.lastRunDue === Number.NEGATIVE_INFINITY && slot.inFlight === 0) {
-          this.sendSelf({ type: 'tick', plugin: slot.plugin.definition.name, dueAt: now });
+          // A catch-up stands for the slot just passed, so the next slot is a full period later.
+          const due = catchUp ? slot.entry.wheel.nextDue(slot.entry, now + 1) - slot.entry.periodMs : now;
+          this.sendSelf({ type: 'tick', plugin: slot.plugin.definition.name, dueAt: due, catchUp });
         }
       }
     }
@@ -173,9 +184,17 @@ export class ResourceActor extends Actor<ResourceMessage> {
     });
   }
 
-  private async tick(pluginName: string, dueAt: number): Promise<void> {
+  private async tick(pluginName: string, dueAt: number, catchUp = false): Promise<void> {
     const slot = this.slots.find((s) => s.plugin.definition.name === pluginName);
     if (slot === undefined) return;
+    if (catchUp) {
+      if (slot.lastRunDue !== Number.NEGATIVE_INFINITY || slot.inFlight !== 0) return;
+      try {
+        if (!(await this.agent.overdue?.(this.resource, slot.plugin, dueAt))) return;
+      } catch {
+        return; // the slot's own tick comes anyway
+      }
+    }
     const now = this.agent.now();
     const lateness = Math.max(0, now - dueAt);
     const def = slot.plugin.definition;

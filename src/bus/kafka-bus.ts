@@ -305,6 +305,9 @@ export class KafkaBus implements MessageBus {
       // Tables are read from the start on every assignment: nothing is committed for them.
       autoCommit: !table,
       autoCommitInterval: 1000,
+      // Partitions are handled side by side (each in order), so a bulk sink gathers the
+      // batches of every partition into one write instead of waiting for each in turn.
+      partitionsConsumedConcurrently: 8,
       eachBatchAutoResolve: false,
       eachBatch: async (payload: EachBatchPayload): Promise<void> => {
         const { batch } = payload;

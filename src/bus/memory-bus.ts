@@ -288,7 +288,15 @@ export class MemoryBus implements MessageBus {
               settled = true;
               break;
             }
-            await new Promise((r) => setTimeout(r, Math.min(this.retryDelayMs * 2 ** (attempt - 1), 5000)));
+            // Back-off, cut short by stop() or close().
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, Math.min(this.retryDelayMs * 2 ** (attempt - 1), 5000));
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            if (this.closed || stopped) break;
           }
         }
         // Not handled because the partition was revoked or the bus closed: not committed, so the

@@ -122,6 +122,7 @@ export class PollingStage {
       stopGraceMs: options.stopGraceMs,
       distributedGuards: options.distributedGuards,
       checkpointCounters: options.checkpointCounters ?? false,
+      catchUpOverdue: options.checkpointCounters ?? false,
       publish: (resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]) =>
         this.publish(resource, plugin, groups),
     };

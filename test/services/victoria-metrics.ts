@@ -19,6 +19,10 @@ export interface VictoriaMetricsService {
   flush(): Promise<void>;
   /** Every series matching a series selector, e.g. `{__name__=~"cpu_.*"}`. */
   exportSeries(match: string): Promise<ExportedSeries[]>;
+  /** Stops the server, keeping its data and port, to simulate an outage. */
+  pause(): Promise<void>;
+  /** Starts it again on the same port and data after pause(). */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,31 +31,43 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetricsService> {
   const port = await freeTcpPort();
   const workDir = await makeTempDir('victoria-metrics');
   const url = `http://127.0.0.1:${port}`;
-  const proc = ManagedProcess.start({
-    name: 'victoria-metrics',
-    command,
-    args: [
-      `-httpListenAddr=127.0.0.1:${port}`,
-      `-storageDataPath=${workDir}/data`,
-      '-retentionPeriod=100y',
-      '-search.disableCache',
-      '-loggerLevel=ERROR',
-    ],
-    workDir,
-  });
-  try {
-    await proc.waitUntil('/health answers OK', async () => {
-      const res = await fetch(`${url}/health`);
-      return res.ok && (await res.text()).trim() === 'OK' ? true : undefined;
+  const launch = async (): Promise<ManagedProcess> => {
+    const proc = ManagedProcess.start({
+      name: 'victoria-metrics',
+      command,
+      args: [
+        `-httpListenAddr=127.0.0.1:${port}`,
+        `-storageDataPath=${workDir}/data`,
+        '-retentionPeriod=100y',
+        '-search.disableCache',
+        '-loggerLevel=ERROR',
+      ],
+      workDir,
     });
-  } catch (e) {
-    await proc.stop();
-    throw e;
-  }
+    try {
+      await proc.waitUntil('/health answers OK', async () => {
+        const res = await fetch(`${url}/health`);
+        return res.ok && (await res.text()).trim() === 'OK' ? true : undefined;
+      });
+    } catch (e) {
+      await proc.stop();
+      throw e;
+    }
+    return proc;
+  };
+  let proc = await launch();
 
   return {
     url,
-    process: proc,
+    get process() {
+      return proc;
+    },
+    async pause() {
+      await proc.kill('SIGTERM');
+    },
+    async resume() {
+      proc = await launch();
+    },
     async flush() {
       const res = await fetch(`${url}/internal/force_flush`);
       if (!res.ok) throw new Error(`force_flush: HTTP ${res.status}`);
