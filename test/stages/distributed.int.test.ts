@@ -12,9 +12,11 @@
  *      within the 3 intervals after which a rate would re-baseline;
  *   4. VictoriaMetrics down for 10 s: no point is lost once it is back.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportedSeries } from '../services/index.js';
-import { scrape, startCluster } from '../support/cluster.js';
+import { ROOT, scrape, startCluster } from '../support/cluster.js';
 import type { Cluster, Stage } from '../support/cluster.js';
 
 const DEVICES = 20;
@@ -100,6 +102,37 @@ describe('distributed mode (separate processes on Kafka, Redis and VictoriaMetri
         )
         .join('\n'),
     ).toEqual([]);
+  }, 60_000);
+
+  it('publishes Panoptes schema 0.2 JSON that the documented consumer API and its example read', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'examples', 'consumer', 'print-interface-rates.mjs'),
+        '--brokers',
+        cluster.kafka.brokers.join(','),
+        '--site',
+        cluster.site,
+        '--from-beginning',
+        '--group',
+        'example-test',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PANOPTES_LOG_LEVEL: 'warn' } },
+    );
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const deadline = Date.now() + 30_000;
+    while (!/sim-\d{5} Gi0\/\d in \d+ bit\/s out \d+ bit\/s/.test(out) && Date.now() < deadline)
+      await sleep(200);
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(out).toMatch(/sim-\d{5} Gi0\/\d in \d+ bit\/s out \d+ bit\/s/);
+    expect(code).toBe(0);
+    const [, d, i, bits] = /sim-(\d{5}) Gi0\/(\d) in (\d+) bit/.exec(out) ?? [];
+    expect(
+      Math.abs(Number(bits) - 8000 * Number(d) * Number(i)) / (8000 * Number(d) * Number(i)),
+    ).toBeLessThan(0.01);
   }, 60_000);
 
   it('polls each device by exactly one node per interval', async () => {
