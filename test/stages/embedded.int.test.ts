@@ -6,7 +6,6 @@
 import { readFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSiteConfig } from '../../src/config/site-config.js';
 import { silentLogger } from '../../src/log.js';
@@ -14,17 +13,13 @@ import { parseJson } from '../../src/model/index.js';
 import type { MetricsGroup } from '../../src/model/index.js';
 import { SnmpSimulator } from '../../src/sim/simulator.js';
 import { PanoptesNode } from '../../src/stages/node.js';
+import { pluginFile, simulatedResources, writeLabPlugins } from '../support/lab.js';
 import type { PipelineSnapshot } from '../../src/stages/node.js';
 
-const PLUGINS = fileURLToPath(new URL('../../plugins/', import.meta.url));
 const DEVICES = 3;
 const INTERFACES = 8;
 const DEAD = 'sim-00004';
 const RUN_MS = 7000;
-
-function pluginFile(name: string, module: string, main: string, extra = ''): string {
-  return `[Core]\nName = ${name}\nModule = ${join(PLUGINS, module)}\n[main]\n${main}\n${extra}`;
-}
 
 let dir: string;
 let groups: MetricsGroup[];
@@ -34,52 +29,15 @@ let final: PipelineSnapshot;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'panoptes-embedded-'));
   await mkdir(join(dir, 'plugins'));
-  const resources = [1, 2, 3, 4].map((d) => {
-    const id = `sim-0000${d}`;
-    return {
-      resource_id: id,
-      resource_site: 'lab',
-      resource_endpoint: '127.0.0.1',
-      resource_class: 'network',
-      resource_subclass: 'switch',
-      resource_type: 'simulated',
-      resource_creation_plugin: 'discovery-json',
-      resource_metadata: { snmp_community: id },
-    };
+  await writeFile(join(dir, 'devices.json'), JSON.stringify(simulatedResources(DEVICES + 1, 'lab')));
+  await writeLabPlugins(dir, {
+    devicesFile: join(dir, 'devices.json'),
+    intervalSeconds: 2,
+    rates: ['bits_in', 'bits_out', 'unicast_packets_in', 'errors_in'],
+    extra: {
+      'broken.panoptes-plugin': pluginFile('broken', 'heartbeat.js', 'execute_frequency = 2\nfrequency = 5'),
+    },
   });
-  await writeFile(join(dir, 'devices.json'), JSON.stringify(resources));
-  const files: Record<string, string> = {
-    'discovery.panoptes-plugin': pluginFile(
-      'discovery-json',
-      'discovery-json.js',
-      'execute_frequency = 300',
-      `[options]\nfile = ${join(dir, 'devices.json')}\n`,
-    ),
-    'enrichment.panoptes-plugin': pluginFile(
-      'interface-enrichment',
-      'interface-enrichment.js',
-      "execute_frequency = 300\nnamespace = interface\nresource_filter = resource_class = 'network'",
-    ),
-    'polling.panoptes-plugin': pluginFile(
-      'interface-polling',
-      'interface-polling.js',
-      "execute_frequency = 2\ntimeout = 2\nresource_filter = resource_class = 'network'",
-      '[enrichment]\npreload = interface-enrichment:interface\n' +
-        '[transforms]\nrates = rate:interface:bits_in,bits_out,unicast_packets_in,errors_in\n',
-    ),
-    'status.panoptes-plugin': pluginFile(
-      'device-status',
-      'device-status.js',
-      "execute_frequency = 2\ntimeout = 2\nresource_filter = resource_class = 'network'",
-    ),
-    'heartbeat.panoptes-plugin': pluginFile(
-      'heartbeat',
-      'heartbeat.js',
-      "execute_frequency = 2\nresource_filter = resource_class = 'system' AND resource_type = 'heartbeat'",
-    ),
-    'broken.panoptes-plugin': pluginFile('broken', 'heartbeat.js', 'execute_frequency = 2\nfrequency = 5'),
-  };
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, 'plugins', name), text);
   const yaml =
     `site: lab\nplugins:\n  directories: [plugins]\n  rescan_seconds: 0\n` +
     `simulator:\n  devices: ${DEVICES}\n  interfaces: ${INTERFACES}\n` +

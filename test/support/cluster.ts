@@ -6,18 +6,17 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SnmpSimulator } from '../../src/sim/simulator.js';
-import { syntheticCommunity } from '../../src/sim/synthetic.js';
+import { simulatedResources, writeLabPlugins } from './lab.js';
 import { startKafka, startRedis, startVictoriaMetrics, freeTcpPort } from '../services/index.js';
 import type { KafkaService, RedisService, VictoriaMetricsService } from '../services/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const PLUGINS = join(ROOT, 'plugins');
 
 export type StageRole = 'discovery' | 'enrichment' | 'polling' | 'consumer';
 
@@ -58,10 +57,6 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-function pluginFile(name: string, module: string, main: string, extra = ''): string {
-  return `[Core]\nName = ${name}\nModule = ${join(PLUGINS, module)}\n[main]\n${main}\n${extra}`;
-}
-
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const site = options.site ?? 'lab';
   const dir = await mkdtemp(join(tmpdir(), 'panoptes-cluster-'));
@@ -71,54 +66,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     startVictoriaMetrics(),
     SnmpSimulator.start({ synthetic: { devices: options.devices, interfaces: options.interfaces } }),
   ]);
-  const devices = Array.from({ length: options.devices }, (_, k) => {
-    const id = syntheticCommunity(k + 1);
-    return {
-      resource_id: id,
-      resource_site: site,
-      resource_endpoint: '127.0.0.1',
-      resource_class: 'network',
-      resource_subclass: 'switch',
-      resource_type: 'simulated',
-      resource_creation_plugin: 'discovery-json',
-      resource_metadata: { snmp_community: id },
-    };
+  await writeFile(
+    join(dir, 'devices.json'),
+    JSON.stringify({ resources: simulatedResources(options.devices, site) }, null, 2),
+  );
+  await writeLabPlugins(dir, {
+    devicesFile: join(dir, 'devices.json'),
+    intervalSeconds: options.intervalSeconds,
   });
-  await writeFile(join(dir, 'devices.json'), JSON.stringify({ resources: devices }, null, 2));
-  await mkdir(join(dir, 'plugins'));
-  const every = options.intervalSeconds;
-  const files: Record<string, string> = {
-    'discovery.panoptes-plugin': pluginFile(
-      'discovery-json',
-      'discovery-json.js',
-      'execute_frequency = 300',
-      `[options]\nfile = ${join(dir, 'devices.json')}\n`,
-    ),
-    'enrichment.panoptes-plugin': pluginFile(
-      'interface-enrichment',
-      'interface-enrichment.js',
-      "execute_frequency = 300\nnamespace = interface\nresource_filter = resource_class = 'network'",
-    ),
-    'polling.panoptes-plugin': pluginFile(
-      'interface-polling',
-      'interface-polling.js',
-      `execute_frequency = ${every}\ntimeout = ${every}\nresource_filter = resource_class = 'network'`,
-      '[snmp]\nmax_repetitions = 300\n[enrichment]\npreload = interface-enrichment:interface\n' +
-        '[transforms]\nrates = rate:interface:bits_in,bits_out,unicast_packets_in,unicast_packets_out,' +
-        'errors_in,errors_out,discards_in,discards_out\n',
-    ),
-    'status.panoptes-plugin': pluginFile(
-      'device-status',
-      'device-status.js',
-      `execute_frequency = ${every}\ntimeout = ${every}\nresource_filter = resource_class = 'network'`,
-    ),
-    'heartbeat.panoptes-plugin': pluginFile(
-      'heartbeat',
-      'heartbeat.js',
-      `execute_frequency = ${every}\nresource_filter = resource_class = 'system' AND resource_type = 'heartbeat'`,
-    ),
-  };
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, 'plugins', name), text);
   const config = join(dir, 'site.yaml');
   await writeFile(
     config,

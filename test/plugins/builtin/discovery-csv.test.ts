@@ -3,16 +3,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PanoptesError } from '../../../src/errors.js';
+import type { PanoptesError } from '../../../src/errors.js';
 import type { Resource } from '../../../src/model/index.js';
-import type { PluginContext } from '../../../src/plugins/api.js';
-import { createContextFactory } from '../../../src/plugins/context.js';
-import { PluginFileError, parsePluginFile } from '../../../src/plugins/plugin-file.js';
-import { storeKeys } from '../../../src/store/keys.js';
+import { PluginFileError } from '../../../src/plugins/plugin-file.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import CsvDiscoveryDefault, { CsvDiscoveryPlugin } from '../../../plugins/discovery-csv.js';
-import { LEVEL, captureLogger } from '../../support/capture-logger.js';
-import type { LogRecord } from '../../support/capture-logger.js';
+import { LEVEL } from '../../support/capture-logger.js';
+import { failureOf, pluginRun } from './plugin-run.js';
+import type { Run } from './plugin-run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = join(here, 'fixtures');
@@ -33,31 +31,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly ctx: PluginContext;
-  readonly records: LogRecord[];
-  readonly warnings: () => string[];
-}
-
 /** A context for a plugin file in the temp dir whose [options] are `options` (none: no section). */
 function run(options: Readonly<Record<string, string>>, name = 'inventory-csv'): Run {
-  const optionLines = Object.entries(options).map(([k, v]) => `${k} = ${v}`);
-  const text = [
-    '[Core]',
-    `Name = ${name}`,
-    'Module = discovery-csv.js',
-    '[main]',
-    'execute_frequency = 300',
-    ...(optionLines.length === 0 ? [] : ['[options]', ...optionLines]),
-  ].join('\n');
-  const definition = parsePluginFile(text, join(dir, `${name}.panoptes-plugin`));
-  const { logger, records } = captureLogger();
-  const ctx = createContextFactory({ logger, store, keys: storeKeys() })(
-    definition,
-    new AbortController().signal,
-  );
-  const warnings = (): string[] => records.filter((r) => r.level === LEVEL.warn).map((r) => r.msg);
-  return { ctx, records, warnings };
+  return pluginRun(dir, store, 'discovery-csv.js', options, name);
 }
 
 /** Writes `text` to a file in the temp dir and runs the plugin on it. */
@@ -72,12 +48,7 @@ async function discoverText(
 }
 
 async function failure(r: Run): Promise<PanoptesError> {
-  const error: unknown = await new CsvDiscoveryPlugin().discover(r.ctx).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PanoptesError);
-  return error as PanoptesError;
+  return failureOf(new CsvDiscoveryPlugin().discover(r.ctx));
 }
 
 const ids = (resources: readonly Resource[]): string[] => resources.map((r) => r.resource_id);

@@ -3,18 +3,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PanoptesError } from '../../../src/errors.js';
+import type { PanoptesError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import type { Resource } from '../../../src/model/index.js';
-import type { PluginContext } from '../../../src/plugins/api.js';
-import { createContextFactory } from '../../../src/plugins/context.js';
 import { PluginLoader } from '../../../src/plugins/loader.js';
-import { PluginFileError, parsePluginFile } from '../../../src/plugins/plugin-file.js';
-import { storeKeys } from '../../../src/store/keys.js';
+import { PluginFileError } from '../../../src/plugins/plugin-file.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import JsonDiscoveryDefault, { JsonDiscoveryPlugin } from '../../../plugins/discovery-json.js';
-import { LEVEL, captureLogger } from '../../support/capture-logger.js';
-import type { LogRecord } from '../../support/capture-logger.js';
+import { LEVEL } from '../../support/capture-logger.js';
+import { failureOf, pluginRun } from './plugin-run.js';
+import type { Run } from './plugin-run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = join(here, 'fixtures');
@@ -34,31 +32,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly ctx: PluginContext;
-  readonly records: LogRecord[];
-  readonly warnings: () => string[];
-}
-
 /** A context for a plugin file in the temp dir whose [options] are `options` (none: no section). */
 function run(options: Readonly<Record<string, string>>, name = 'inventory-json'): Run {
-  const optionLines = Object.entries(options).map(([k, v]) => `${k} = ${v}`);
-  const text = [
-    '[Core]',
-    `Name = ${name}`,
-    'Module = discovery-json.js',
-    '[main]',
-    'execute_frequency = 300',
-    ...(optionLines.length === 0 ? [] : ['[options]', ...optionLines]),
-  ].join('\n');
-  const definition = parsePluginFile(text, join(dir, `${name}.panoptes-plugin`));
-  const { logger, records } = captureLogger();
-  const ctx = createContextFactory({ logger, store, keys: storeKeys() })(
-    definition,
-    new AbortController().signal,
-  );
-  const warnings = (): string[] => records.filter((r) => r.level === LEVEL.warn).map((r) => r.msg);
-  return { ctx, records, warnings };
+  return pluginRun(dir, store, 'discovery-json.js', options, name);
 }
 
 async function discover(r: Run): Promise<readonly Resource[]> {
@@ -66,12 +42,7 @@ async function discover(r: Run): Promise<readonly Resource[]> {
 }
 
 async function failure(r: Run): Promise<PanoptesError> {
-  const error: unknown = await discover(r).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PanoptesError);
-  return error as PanoptesError;
+  return failureOf(discover(r));
 }
 
 const ids = (resources: readonly Resource[]): string[] => resources.map((r) => r.resource_id);
