@@ -1,24 +1,64 @@
 /**
- * Benchmark runner: `npm run bench` runs every benchmark, `npm run bench -- NAME [NAME...]` the
- * named ones. Each prints its table and writes bench/results/<name>.json.
+ * Benchmark runner:
+ *   npm run bench                 every benchmark
+ *   npm run bench -- --quick      a representative subset (dsl, snmp at 100 devices, pipeline at
+ *                                 1000 devices), under 3 minutes
+ *   npm run bench -- NAME [NAME]  the named ones
+ * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json.
+ * A progress bar on stderr shows which benchmark runs and what it is doing.
  */
+import { SingleBar } from 'cli-progress';
 import { main as actors } from './actors.bench.js';
 import { main as dsl } from './dsl.bench.js';
+import { main as pipeline } from './pipeline.bench.js';
 import { main as snmp } from './snmp.bench.js';
 
-const BENCHES: Readonly<Record<string, () => void | Promise<void>>> = { dsl, snmp, actors };
+interface BenchOptions {
+  readonly quick: boolean;
+  readonly progress: (text: string) => void;
+}
+
+const BENCHES: Readonly<Record<string, (o: BenchOptions) => void | Promise<void>>> = {
+  dsl: () => dsl(),
+  snmp: (o) => {
+    if (o.quick) process.env['SNMP_BENCH_DEVICES'] ??= '100';
+    return snmp();
+  },
+  actors: () => actors(),
+  pipeline: (o) => pipeline(o),
+};
+
+const QUICK = ['dsl', 'snmp', 'pipeline'];
 
 async function run(argv: readonly string[]): Promise<number> {
+  const quick = argv.includes('--quick');
+  const unknownFlags = argv.filter((a) => a.startsWith('-') && a !== '--quick');
   const names = argv.filter((a) => !a.startsWith('-'));
   const unknown = names.filter((n) => !Object.hasOwn(BENCHES, n));
-  if (unknown.length > 0) {
-    console.error(`unknown benchmark: ${unknown.join(', ')} (available: ${Object.keys(BENCHES).join(', ')})`);
+  if (unknown.length > 0 || unknownFlags.length > 0) {
+    console.error(
+      `unknown ${unknown.length > 0 ? `benchmark: ${unknown.join(', ')}` : `option: ${unknownFlags.join(', ')}`} ` +
+        `(benchmarks: ${Object.keys(BENCHES).join(', ')}; option: --quick)`,
+    );
     return 2;
   }
-  for (const name of names.length > 0 ? names : Object.keys(BENCHES)) {
-    console.log(`\n== ${name} ==`);
-    await BENCHES[name]?.();
+  const selected = names.length > 0 ? names : quick ? QUICK : Object.keys(BENCHES);
+  const bar = new SingleBar({
+    format: 'bench [{bar}] {value}/{total} {bench}: {task}',
+    stream: process.stderr,
+    hideCursor: false,
+    clearOnComplete: false,
+    noTTYOutput: true,
+    notTTYSchedule: 10_000,
+  });
+  bar.start(selected.length, 0, { bench: selected[0] ?? '', task: 'starting' });
+  for (const [i, name] of selected.entries()) {
+    bar.update(i, { bench: name, task: 'running' });
+    console.log(`\n== ${name}${quick ? ' (quick)' : ''} ==`);
+    await BENCHES[name]?.({ quick, progress: (task) => bar.update(i, { bench: name, task }) });
   }
+  bar.update(selected.length, { bench: 'all', task: 'done' });
+  bar.stop();
   return 0;
 }
 

@@ -82,6 +82,8 @@ export interface TransportStats {
   wrongSource: number;
   inFlight: number;
   queued: number;
+  /** Varbinds in the answers that completed a request. */
+  varbinds: number;
 }
 
 /** Where a request's outcome goes: exactly one of the two is called, once. */
@@ -169,6 +171,7 @@ export class SnmpTransport {
     unknownRequestId: 0,
     wrongSource: 0,
     inFlight: 0,
+    varbinds: 0,
     queued: 0,
   };
 
@@ -518,6 +521,7 @@ export class SnmpTransport {
     }
     this.pending.delete(job.requestId);
     job.settled = true;
+    this.stats.varbinds += message.varbinds.length;
     // The slot is released first, so a caller that sends its next request from the callback
     // (a walk) finds it free rather than queueing behind itself; the timeout is cancelled last,
     // so that in a walk the timeout timer never sees zero requests armed (and is not unref'd

@@ -190,12 +190,18 @@ export class PanoptesNode {
     const { config, logger } = options;
     const roles = new Set(options.roles ?? ALL_ROLES);
     const everything = ALL_ROLES.every((r) => roles.has(r));
-    if (!everything && (config.bus.type === 'memory' || config.store.type === 'memory')) {
+    if (!everything && config.bus.type === 'memory') {
       throw new PanoptesError(
         'CONFIG_INVALID',
-        `${config.file}: bus.type ${config.bus.type} and store.type ${config.store.type}: a stage on its own ` +
-          'needs bus.type kafka and store.type redis to reach the other stages (the in-process bus and store ' +
-          'work only with panoptes run, every stage in one process)',
+        `${config.file}: bus.type memory: a stage on its own needs bus.type kafka to reach the other stages ` +
+          '(the in-process bus works only with panoptes run, every stage in one process)',
+      );
+    }
+    if (!everything && config.store.type === 'memory' && !(roles.has('enrichment') && roles.has('polling'))) {
+      throw new PanoptesError(
+        'CONFIG_INVALID',
+        `${config.file}: store.type memory: this node's stages share enrichment, locks and counter checkpoints ` +
+          'with other processes through the store: use store.type redis',
       );
     }
     const keys = storeKeys(config.store.key_prefix);
