@@ -232,7 +232,8 @@ export class PollingAgent implements PollingAgentPort {
         await store.releaseLock(lockKey, owner);
         return { status: 'skipped_too_soon' };
       }
-      await store.set(keys.last(d.name, resource.resource_id), String(dueAt), { ttlMs: periodMs * 2 });
+      // Kept for a few periods: it also tells a node taking the resource over that it is overdue.
+      await store.set(keys.last(d.name, resource.resource_id), String(dueAt), { ttlMs: periodMs * 5 });
     } catch (e) {
       await store.releaseLock(lockKey, owner).catch(() => undefined);
       throw e;

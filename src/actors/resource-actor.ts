@@ -306,7 +306,9 @@ export class ResourceActor extends Actor<ResourceMessage> {
       slot.history.prune(this.agent.now() / 1000 - 4 * def.executeFrequencySeconds);
       this.agent.saveHistory?.(this.resource, slot.plugin, slot.history);
     }
-    slot.cached = { at: this.agent.now(), groups: transformed.groups };
+    // Kept only when they may be republished: results are the largest thing an actor could hold.
+    slot.cached =
+      def.resultsCacheAgeSeconds > 0 ? { at: this.agent.now(), groups: transformed.groups } : undefined;
     try {
       await this.agent.publish(
         this.resource,

@@ -174,3 +174,33 @@ export function metricsGroupToJson(group: MetricsGroup): Record<string, unknown>
     })),
   };
 }
+
+function numberText(v: MetricValue): string {
+  return typeof v === 'bigint' ? v.toString() : JSON.stringify(v);
+}
+
+/**
+ * The wire text of a group: the same text as `stringifyJson(metricsGroupToJson(group))`, written
+ * directly (the poller's hot path serialises every group it publishes). Bigint values are written
+ * as their exact integer literals; everything else goes through JSON.stringify.
+ */
+export function metricsGroupToJsonText(group: MetricsGroup): string {
+  let dims = '';
+  for (const d of group.dimensions) {
+    dims += `${dims === '' ? '' : ','}{"dimension_name":${JSON.stringify(d.dimension_name)},"dimension_value":${JSON.stringify(d.dimension_value)}}`;
+  }
+  let metrics = '';
+  for (const m of group.metrics) {
+    metrics +=
+      `${metrics === '' ? '' : ','}{"metric_name":${JSON.stringify(m.metric_name)},` +
+      `"metric_value":${numberText(m.metric_value)},"metric_type":${JSON.stringify(m.metric_type)},` +
+      `"metric_creation_timestamp":${JSON.stringify(m.metric_creation_timestamp)}}`;
+  }
+  return (
+    `{"metrics_group_schema_version":${JSON.stringify(group.metrics_group_schema_version)},` +
+    `"metrics_group_type":${JSON.stringify(group.metrics_group_type)},` +
+    `"metrics_group_interval":${JSON.stringify(group.metrics_group_interval)},` +
+    `"metrics_group_creation_timestamp":${JSON.stringify(group.metrics_group_creation_timestamp)},` +
+    `"resource":${JSON.stringify(resourceToJson(group.resource))},"dimensions":[${dims}],"metrics":[${metrics}]}`
+  );
+}

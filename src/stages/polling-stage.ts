@@ -22,7 +22,7 @@ import {
   parseJson,
   parseMetricsGroup,
   parseResource,
-  stringifyJson,
+  metricsGroupToJsonText,
 } from '../model/index.js';
 import type { MetricsGroup, Resource } from '../model/index.js';
 import type { ContextFactory } from '../plugins/context.js';
@@ -266,7 +266,7 @@ export class PollingStage {
         return;
       }
       metrics += group.metrics.length;
-      messages.push({ key: resource.resource_id, value: stringifyJson(json) });
+      messages.push({ key: resource.resource_id, value: metricsGroupToJsonText(parsed.value) });
     });
     if (messages.length === 0) return;
     await bus.publish(topics.processed(site), messages);

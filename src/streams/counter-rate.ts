@@ -154,6 +154,17 @@ export function seriesKey(
   metric: string,
   dimensions: readonly { name: string; value: string }[],
 ): string {
+  return seriesKeyPrefix(resourceId, dimensions) + JSON.stringify(metric);
+}
+
+/**
+ * The part of series keys shared by every metric of one group (resource and dimensions):
+ * `seriesKeyPrefix(r, d) + JSON.stringify(metric)` equals `seriesKey(r, metric, d)`.
+ */
+export function seriesKeyPrefix(
+  resourceId: string,
+  dimensions: readonly { name: string; value: string }[],
+): string {
   const dims = [...dimensions].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return JSON.stringify([resourceId, metric, ...dims.map((d) => [d.name, d.value])]);
+  return `${JSON.stringify([resourceId, ...dims.map((d) => [d.name, d.value])])}:`;
 }

@@ -6,7 +6,7 @@
  * groups that gain a rate are copied.
  */
 import type { Metric, MetricsGroup } from '../model/index.js';
-import { seriesKey } from './counter-rate.js';
+import { seriesKeyPrefix } from './counter-rate.js';
 import type { CounterHint, CounterHistory } from './counter-rate.js';
 
 /** A `[transforms]` rate rule: the counters of groups of one type that get a rate. */
@@ -53,14 +53,17 @@ export function applyRateTransforms(input: RateTransformInput): RateTransformOut
     const names = byType.get(group.metrics_group_type);
     if (names === undefined) return group;
     const hints = input.counters?.get(group);
-    const dims = group.dimensions.map((d) => ({ name: d.dimension_name, value: d.dimension_value }));
+    const prefix = seriesKeyPrefix(
+      input.resourceId,
+      group.dimensions.map((d) => ({ name: d.dimension_name, value: d.dimension_value })),
+    );
     const gauges = new Set(group.metrics.filter((m) => m.metric_type === 'gauge').map((m) => m.metric_name));
     const added: Metric[] = [];
     for (const m of group.metrics) {
       if (m.metric_type !== 'counter' || !names.has(m.metric_name) || gauges.has(m.metric_name)) continue;
       const hint = hints?.[m.metric_name];
       const result = input.history.update({
-        series: seriesKey(input.resourceId, `${group.metrics_group_type}.${m.metric_name}`, dims),
+        series: prefix + JSON.stringify(`${group.metrics_group_type}.${m.metric_name}`),
         value: m.metric_value,
         width: hint?.width ?? 64,
         ...(hint?.scale === undefined ? {} : { scale: hint.scale }),

@@ -3,6 +3,7 @@ import { parseJson, stringifyJson } from '../../src/model/json.js';
 import {
   METRICS_GROUP_SCHEMA_VERSION,
   metricsGroupToJson,
+  metricsGroupToJsonText,
   parseMetricsGroup,
 } from '../../src/model/metrics-group.js';
 import {
@@ -293,5 +294,32 @@ describe('metricsGroupToJson', () => {
     expect(out).toContain(`"metric_value":${COUNTER64_MAX_TEXT}`);
     expect(out).not.toContain('18446744073709552000');
     expect(out).toBe(text);
+  });
+});
+
+describe('metricsGroupToJsonText (the fast path)', () => {
+  it('writes exactly the text stringifyJson(metricsGroupToJson(g)) writes', () => {
+    const groups = [
+      metricsGroupJson(),
+      metricsGroupJson({
+        dimensions: [
+          { dimension_name: 'interface_name', dimension_value: 'Gi0/1 "uplink" \\ \u00e9 \u2028' },
+          { dimension_name: 'port_speed', dimension_value: '1000000000' },
+        ],
+        metrics: [
+          metricJson({ metric_name: 'octets_in', metric_value: COUNTER64_MAX }),
+          metricJson({ metric_name: 'octets_in', metric_type: 'gauge', metric_value: 1234.5678 }),
+          metricJson({ metric_name: 'tiny', metric_type: 'gauge', metric_value: 1e-7 }),
+          metricJson({ metric_name: 'zero', metric_type: 'gauge', metric_value: -0 }),
+        ],
+        resource: resourceJson({ resource_metadata: { os: 'ios "xe"', _resource_ttl: '60' } }),
+      }),
+    ];
+    for (const input of groups) {
+      const g = valueOf(parseMetricsGroup(input));
+      expect(metricsGroupToJsonText(g)).toBe(stringifyJson(metricsGroupToJson(g)));
+      const text = metricsGroupToJsonText(g);
+      expect(metricsGroupToJsonText(valueOf(parseMetricsGroup(parseJson(text))))).toBe(text);
+    }
   });
 });
