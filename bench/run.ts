@@ -2,13 +2,14 @@
  * Benchmark runner:
  *   npm run bench                 every benchmark
  *   npm run bench -- --quick      a representative subset (dsl, snmp at 100 devices, pipeline at
- *                                 1000 devices), under 3 minutes
+ *                                 1000 devices, consumer at 20k groups), under 3 minutes
  *   npm run bench -- NAME [NAME]  the named ones
  * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json.
  * A progress bar on stderr shows which benchmark runs and what it is doing.
  */
 import { SingleBar } from 'cli-progress';
 import { main as actors } from './actors.bench.js';
+import { main as consumer } from './consumer.bench.js';
 import { main as dsl } from './dsl.bench.js';
 import { main as pipeline } from './pipeline.bench.js';
 import { main as snmp } from './snmp.bench.js';
@@ -26,9 +27,10 @@ const BENCHES: Readonly<Record<string, (o: BenchOptions) => void | Promise<void>
   },
   actors: () => actors(),
   pipeline: (o) => pipeline(o),
+  consumer: (o) => consumer(o),
 };
 
-const QUICK = ['dsl', 'snmp', 'pipeline'];
+const QUICK = ['dsl', 'snmp', 'pipeline', 'consumer'];
 
 async function run(argv: readonly string[]): Promise<number> {
   const quick = argv.includes('--quick');

@@ -12,7 +12,8 @@
  * stored, a batch re-read after a restart); the server keeps one value per series and timestamp.
  *
  * Batching: the points of batches from different partitions are gathered and written together
- * when batchSize points are waiting or flushIntervalMs has passed since the first of them; writes
+ * when batchSize points are waiting, when no more points arrived for lingerMs (every handler is
+ * waiting for a write), or when flushIntervalMs has passed since the first of them; writes
  * go out one at a time, in order. The bus hands over at most batchSize messages at once, and one
  * group is one point, so a write holds at most batchSize points.
  *
@@ -56,6 +57,11 @@ export interface InfluxConsumerOptions {
   readonly batchSize?: number;
   /** Longest time points wait for a write, ms. Default 1000. */
   readonly flushIntervalMs?: number;
+  /**
+   * Write once no more points arrived for this long, ms: every partition's handler waits for its
+   * write, so none will arrive until one is done. Default 25.
+   */
+  readonly lingerMs?: number;
   /** Wait after the first failed write, ms, doubled per failure. Default 500. */
   readonly retryInitialMs?: number;
   /** Longest wait between retries, ms. Default 30000. */
@@ -179,6 +185,7 @@ export class InfluxConsumer {
   private readonly path: string;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
+  private readonly lingerMs: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private readonly stopTimeoutMs: number;
@@ -191,6 +198,7 @@ export class InfluxConsumer {
   /** Points gathering for the next write. */
   private buffer = new PendingWrite();
   private flushTimer: NodeJS.Timeout | undefined;
+  private quietTimer: NodeJS.Timeout | undefined;
   /** Writes waiting their turn. */
   private readonly queue: PendingWrite[] = [];
   private draining = false;
@@ -210,6 +218,7 @@ export class InfluxConsumer {
       throw new PanoptesError('USAGE', `InfluxDB url must be http or https, got ${url.protocol}`);
     this.batchSize = positiveInteger('batchSize', options.batchSize, 5000);
     this.flushIntervalMs = nonNegative('flushIntervalMs', options.flushIntervalMs, 1000);
+    this.lingerMs = nonNegative('lingerMs', options.lingerMs, 25);
     this.retryInitialMs = nonNegative('retryInitialMs', options.retryInitialMs, 500);
     this.retryMaxMs = nonNegative('retryMaxMs', options.retryMaxMs, 30_000);
     this.stopTimeoutMs = nonNegative('stopTimeoutMs', options.stopTimeoutMs, 30_000);
@@ -313,8 +322,15 @@ export class InfluxConsumer {
       if (this.buffer.lineCount > 0 && this.buffer.lineCount + lineCount > this.batchSize) this.seal();
       this.buffer.contributions.push({ entries, lineCount, resolve, reject });
       this.buffer.lineCount += lineCount;
-      if (this.buffer.lineCount >= this.batchSize || this.stopping) this.seal();
-      else this.flushTimer ??= setTimeout(() => this.seal(), this.flushIntervalMs);
+      if (this.buffer.lineCount >= this.batchSize || this.stopping) {
+        this.seal();
+        return;
+      }
+      this.flushTimer ??= setTimeout(() => this.seal(), this.flushIntervalMs);
+      // Every partition's handler waits for its write, so when no more points arrive for a
+      // moment, none will until a write is done: write now instead of at the interval.
+      clearTimeout(this.quietTimer);
+      this.quietTimer = setTimeout(() => this.seal(), this.lingerMs);
     });
   }
 
@@ -322,6 +338,8 @@ export class InfluxConsumer {
   private seal(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
     if (this.buffer.contributions.length === 0) return;
     this.queue.push(this.buffer);
     this.buffer = new PendingWrite();

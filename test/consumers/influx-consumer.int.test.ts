@@ -341,7 +341,7 @@ describe('InfluxConsumer with victoria-metrics', () => {
 
   it('stop() writes buffered points at once and commits them', async () => {
     bus = new MemoryBus({ partitions: 2 });
-    const c = consumer({ flushIntervalMs: 60_000, batchSize: 1000 });
+    const c = consumer({ flushIntervalMs: 60_000, lingerMs: 60_000, batchSize: 1000 });
     await c.start();
     await bus.publish(
       TOPIC,
@@ -365,9 +365,31 @@ describe('InfluxConsumer with victoria-metrics', () => {
     await exported('{__name__="itest_stop_bits_in__counter"}', (s) => s.length === 3);
   });
 
+  it('writes a partial batch once no more points arrive (lingerMs), long before the interval', async () => {
+    bus = new MemoryBus({ partitions: 2 });
+    const c = consumer({ flushIntervalMs: 60_000, batchSize: 1000 });
+    await c.start();
+    await bus.publish(
+      TOPIC,
+      ['l1', 'l2', 'l3'].map((id) => ({
+        key: id,
+        value: groupText({
+          metrics_group_type: 'itest_linger',
+          metrics_group_creation_timestamp: BASE_S,
+          resource: resourceJson({ resource_id: id }),
+        }),
+      })),
+    );
+    const t0 = Date.now();
+    await until('3 written', () => c.stats.written === 3);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    await until('committed', () => committedAll().join() === bus.endOffsets(TOPIC).join());
+    await c.stop();
+  });
+
   it('writes a full batch without waiting for the interval; the rest waits for it (or for stop)', async () => {
     bus = new MemoryBus({ partitions: 1 });
-    const c = consumer({ flushIntervalMs: 60_000, batchSize: 10 });
+    const c = consumer({ flushIntervalMs: 60_000, lingerMs: 60_000, batchSize: 10 });
     await bus.publish(
       TOPIC,
       Array.from({ length: 45 }, (_, i) => ({

@@ -1,0 +1,169 @@
+/**
+ * `consumer`: metrics groups from Kafka into VictoriaMetrics per CPU-second of the consumer.
+ *
+ * The groups (interface groups of synthetic devices, 24 per device, each with 8 counters, their
+ * 8 rate gauges and 3 gauges) are produced to the Kafka-protocol test broker first; then the
+ * InfluxDB consumer reads them from the beginning and writes them to victoria-metrics through
+ * the InfluxDB v2 write API. CPU time of this process is measured from the consumer's start
+ * until every group is written (producing is not counted); victoria-metrics runs as its own
+ * process. Environment: CONSUMER_GROUPS (default 5000; the quick run 3000). The test broker keeps
+ * only about 5 MB per partition, so more groups than that cannot be produced up front.
+ */
+import { randomUUID } from 'node:crypto';
+import { KafkaBus } from '../src/bus/kafka-bus.js';
+import { topicNames } from '../src/bus/topics.js';
+import { InfluxConsumer } from '../src/consumers/influx-consumer.js';
+import { createLogger, silentLogger } from '../src/log.js';
+import { METRICS_GROUP_SCHEMA_VERSION, metricsGroupToJsonText } from '../src/model/index.js';
+import type { Metric, MetricsGroup } from '../src/model/index.js';
+import { startKafka } from '../test/services/kafka.js';
+import { startVictoriaMetrics } from '../test/services/victoria-metrics.js';
+import type { BenchRow } from './lib/report.js';
+import { printTable, writeResults } from './lib/report.js';
+
+const COUNTERS = [
+  'bits_in',
+  'bits_out',
+  'unicast_packets_in',
+  'unicast_packets_out',
+  'errors_in',
+  'errors_out',
+  'discards_in',
+  'discards_out',
+];
+
+function group(n: number, now: number): MetricsGroup {
+  const d = Math.floor(n / 24) + 1;
+  const i = (n % 24) + 1;
+  const t = now / 1000;
+  const metrics: Metric[] = [];
+  for (const name of COUNTERS) {
+    metrics.push({
+      metric_name: name,
+      metric_value: 2n ** 60n + BigInt(n),
+      metric_type: 'counter',
+      metric_creation_timestamp: t,
+    });
+    metrics.push({
+      metric_name: name,
+      metric_value: 8000 * d * i,
+      metric_type: 'gauge',
+      metric_creation_timestamp: t,
+    });
+  }
+  for (const name of ['admin_state', 'oper_state', 'configured_speed']) {
+    metrics.push({ metric_name: name, metric_value: 1, metric_type: 'gauge', metric_creation_timestamp: t });
+  }
+  const id = `sim-${String(d).padStart(5, '0')}`;
+  return {
+    metrics_group_schema_version: METRICS_GROUP_SCHEMA_VERSION,
+    metrics_group_type: 'interface',
+    metrics_group_interval: 60,
+    metrics_group_creation_timestamp: t,
+    resource: {
+      resource_id: id,
+      resource_site: 'bench',
+      resource_endpoint: '127.0.0.1',
+      resource_class: 'network',
+      resource_subclass: 'switch',
+      resource_type: 'simulated',
+      resource_creation_timestamp: t,
+      resource_creation_plugin: 'discovery-json',
+      resource_metadata: {},
+    },
+    dimensions: [
+      { dimension_name: 'interface_name', dimension_value: `Gi0/${i}` },
+      { dimension_name: 'alias', dimension_value: `uplink-${d}-${i}` },
+      { dimension_name: 'description', dimension_value: `GigabitEthernet0/${i}` },
+      { dimension_name: 'media_type', dimension_value: 'ethernetCsmacd' },
+      { dimension_name: 'port_speed', dimension_value: '1000000000' },
+    ],
+    metrics,
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function main(
+  options: { quick?: boolean; progress?: (text: string) => void } = {},
+): Promise<void> {
+  const progress = options.progress ?? ((t: string) => console.log(t));
+  // The test broker keeps about 5 MB per partition (older records are deleted), so the groups
+  // produced up front must fit: 5,000 groups of ~1.3 KB over 4 partitions do (10,000 do not).
+  const total = options.quick ? 3_000 : Number(process.env['CONSUMER_GROUPS'] ?? 5_000);
+  const [kafka, vm] = await Promise.all([startKafka(3), startVictoriaMetrics()]);
+  const bus = new KafkaBus({
+    brokers: kafka.brokers,
+    logger: process.env['BENCH_DEBUG'] === undefined ? silentLogger : createLogger('bench', 'debug'),
+    maxBufferedMessages: 50_000,
+  });
+  const site = `bench${randomUUID().slice(0, 8)}`;
+  const topics = topicNames();
+  const rows: BenchRow[] = [];
+  try {
+    progress(`producing ${total} groups`);
+    const now = Date.now() - 60_000;
+    for (let n = 0; n < total; n += 1000) {
+      const batch = [];
+      for (let k = n; k < Math.min(total, n + 1000); k++) {
+        const g = group(k, now);
+        batch.push({ key: g.resource.resource_id, value: metricsGroupToJsonText(g) });
+      }
+      await bus.publish(topics.processed(site), batch);
+    }
+    progress(`consuming ${total} groups into victoria-metrics`);
+    const consumer = new InfluxConsumer({
+      bus,
+      topic: topics.processed(site),
+      deadLetterTopic: topics.processedDeadLetter(site),
+      groupId: `${site}-influx`,
+      url: vm.url,
+      org: 'bench',
+      bucket: 'bench',
+      logger: silentLogger,
+    });
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await consumer.start();
+    const deadline = Date.now() + 120_000;
+    while (consumer.stats.received < total && Date.now() < deadline) {
+      await sleep(50);
+      progress(
+        `consumed ${consumer.stats.received} of ${total} groups (${consumer.stats.writeErrors} failed writes, ` +
+          `bus delivered ${bus.stats.delivered}, lag ${bus.stats.consumerLag}, handler errors ${bus.stats.handlerErrors})`,
+      );
+    }
+    const used = process.cpuUsage(cpu0);
+    const wall = (performance.now() - t0) / 1000;
+    await consumer.stop();
+    const cpu = (used.user + used.system) / 1e6;
+    const received = consumer.stats.received;
+    const metrics = received * (COUNTERS.length * 2 + 3);
+    const row = (metric: string, value: number, unit: string): BenchRow => ({
+      bench: 'consumer',
+      subject: 'influx consumer',
+      metric,
+      value,
+      unit,
+    });
+    rows.push(
+      row('groups per CPU-second', received / cpu, 'groups/CPU-s'),
+      row('metrics per CPU-second', metrics / cpu, 'metrics/CPU-s'),
+      row('groups per second (wall)', received / wall, 'groups/s'),
+      row('groups written', consumer.stats.written, 'groups'),
+      row('write errors', consumer.stats.writeErrors, 'writes'),
+      row('writes', consumer.stats.batches, 'writes'),
+    );
+    if (received < total) {
+      throw new Error(
+        `only ${received} of ${total} groups arrived (the test broker may have deleted the rest)`,
+      );
+    }
+  } finally {
+    await bus.close();
+    await Promise.all([kafka.stop(), vm.stop()]);
+  }
+  printTable(rows, 'influx consumer');
+  const file = writeResults('consumer', rows, { groups: total, metricsPerGroup: COUNTERS.length * 2 + 3 });
+  console.log(`\nwrote ${file}`);
+}
