@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { KafkaBus } from '../src/bus/kafka-bus.js';
 import { topicNames } from '../src/bus/topics.js';
 import { InfluxConsumer } from '../src/consumers/influx-consumer.js';
-import { createLogger, silentLogger } from '../src/log.js';
+import { silentLogger } from '../src/log.js';
 import { METRICS_GROUP_SCHEMA_VERSION, metricsGroupToJsonText } from '../src/model/index.js';
 import type { Metric, MetricsGroup } from '../src/model/index.js';
 import { startKafka } from '../test/services/kafka.js';
@@ -92,11 +92,7 @@ export async function main(
   // produced up front must fit: 5,000 groups of ~1.3 KB over 4 partitions do (10,000 do not).
   const total = options.quick ? 3_000 : Number(process.env['CONSUMER_GROUPS'] ?? 5_000);
   const [kafka, vm] = await Promise.all([startKafka(3), startVictoriaMetrics()]);
-  const bus = new KafkaBus({
-    brokers: kafka.brokers,
-    logger: process.env['BENCH_DEBUG'] === undefined ? silentLogger : createLogger('bench', 'debug'),
-    maxBufferedMessages: 50_000,
-  });
+  const bus = new KafkaBus({ brokers: kafka.brokers, logger: silentLogger, maxBufferedMessages: 50_000 });
   const site = `bench${randomUUID().slice(0, 8)}`;
   const topics = topicNames();
   const rows: BenchRow[] = [];

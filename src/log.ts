@@ -7,8 +7,14 @@ import type { Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
-export function createLogger(name = 'panoptes', level = process.env['PANOPTES_LOG_LEVEL'] ?? 'info'): Logger {
-  return pino({ name, level, base: { pid: process.pid } });
+/** A logger writing JSON lines to stdout, or to the file descriptor given (2: stderr). */
+export function createLogger(
+  name = 'panoptes',
+  level = process.env['PANOPTES_LOG_LEVEL'] ?? 'info',
+  fd?: number,
+): Logger {
+  const options = { name, level, base: { pid: process.pid } };
+  return fd === undefined ? pino(options) : pino(options, pino.destination({ fd, sync: true }));
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

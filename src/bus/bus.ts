@@ -10,6 +10,7 @@
  *   is retried with back-off; after `maxAttempts` the message is skipped and reported to
  *   onError, so one bad record never stops the rest.
  */
+import { PanoptesError } from '../errors.js';
 
 export interface OutgoingMessage {
   readonly key: string | null;
@@ -75,4 +76,10 @@ export interface MessageBus {
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;
+}
+
+/** Checks what every bus requires of SubscribeOptions: exactly one of handler and handleBatch. */
+export function checkSubscribeOptions(options: SubscribeOptions): void {
+  if ((options.handler === undefined) === (options.handleBatch === undefined))
+    throw new PanoptesError('USAGE', 'subscribe: give exactly one of handler and handleBatch');
 }

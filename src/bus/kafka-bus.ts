@@ -30,6 +30,7 @@ import type {
   Subscription,
   TopicPartition,
 } from './bus.js';
+import { checkSubscribeOptions } from './bus.js';
 
 export interface KafkaBusOptions {
   readonly brokers: readonly string[];
@@ -189,8 +190,7 @@ export class KafkaBus implements MessageBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new PanoptesError('BUS_ERROR', 'bus is closed');
-    if ((options.handler === undefined) === (options.handleBatch === undefined))
-      throw new PanoptesError('USAGE', 'subscribe: give exactly one of handler and handleBatch');
+    checkSubscribeOptions(options);
     let assigned: TopicPartition[] = [];
     let assignmentChange: Promise<void> = Promise.resolve();
     let stopped = false;

@@ -5,7 +5,6 @@
  * (oldest messages dropped and counted), so a bus nobody reads cannot grow without bound.
  */
 import { fnv1a32 } from '../hash.js';
-import { PanoptesError } from '../errors.js';
 import type {
   BusMessage,
   MessageBus,
@@ -14,6 +13,7 @@ import type {
   Subscription,
   TopicPartition,
 } from './bus.js';
+import { checkSubscribeOptions } from './bus.js';
 
 export interface MemoryBusOptions {
   /** Partitions of every topic (auto-created on first use, like the Kafka test broker). Default 4. */
@@ -148,8 +148,7 @@ export class MemoryBus implements MessageBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new Error('bus is closed');
-    if ((options.handler === undefined) === (options.handleBatch === undefined))
-      throw new PanoptesError('USAGE', 'subscribe: give exactly one of handler and handleBatch');
+    checkSubscribeOptions(options);
     for (const t of options.topics) this.logs(t);
     let group = this.groups.get(options.groupId);
     if (group === undefined) {

@@ -4,11 +4,12 @@
  * and the loaded configuration frozen. Relative paths are resolved against the file's directory.
  * The README documents every key; keep the two in step.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { PanoptesError } from '../errors.js';
+import { deepFreeze } from '../freeze.js';
+import { readTextFile } from '../text-file.js';
 import { SITE_PATTERN, formatPath } from '../model/index.js';
 
 const int = (min: number, max: number): z.ZodNumber =>
@@ -212,25 +213,5 @@ export function parseSiteConfig(text: string, file: string): SiteConfig {
 
 export async function loadSiteConfig(file: string): Promise<SiteConfig> {
   const path = resolve(file);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new PanoptesError(
-      'FILE_READ',
-      `${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-      {
-        cause: e,
-      },
-    );
-  }
-  return parseSiteConfig(text, path);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
+  return parseSiteConfig(await readTextFile(path), path);
 }

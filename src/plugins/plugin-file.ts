@@ -20,9 +20,10 @@
  * every problem is reported as `FILE: [section] key: message`. Unknown sections and keys are
  * errors, except in [Documentation].
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { PanoptesError, isPanoptesError } from '../errors.js';
+import { deepFreeze } from '../freeze.js';
+import { readTextFile } from '../text-file.js';
 import { compileFilter } from '../dsl/index.js';
 import type { ResourcePredicate } from '../dsl/index.js';
 import { NAME_PATTERN } from '../model/validation.js';
@@ -313,25 +314,5 @@ export function optionError(definition: PluginDefinition, key: string, message: 
 }
 
 export async function readPluginFile(file: string): Promise<PluginDefinition> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new PanoptesError(
-      'FILE_READ',
-      `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-      {
-        cause: e,
-      },
-    );
-  }
-  return parsePluginFile(text, file);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) if (typeof v !== 'function') deepFreeze(v);
-  }
-  return value;
+  return parsePluginFile(await readTextFile(file), file);
 }

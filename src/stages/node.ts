@@ -108,7 +108,6 @@ type Cleanup = () => Promise<void> | void;
 
 interface Parts {
   roles: ReadonlySet<Role>;
-  config: SiteConfig;
   simulator: SnmpSimulator | undefined;
   polling: PollingStage | undefined;
   discovery: DiscoveryStage | undefined;
@@ -382,7 +381,6 @@ export class PanoptesNode {
 
     const node = new PanoptesNode({
       roles,
-      config,
       simulator,
       polling,
       discovery,

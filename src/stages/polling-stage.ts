@@ -107,7 +107,6 @@ export class PollingStage {
   private readonly resourceIds = new Set<string>();
   /** Which partition each resource came from, to drop them when the partition is revoked. */
   private readonly partitionOf = new Map<string, string>();
-  private pollingStarted = false;
   private stopping = false;
 
   constructor(options: PollingStageOptions) {
@@ -171,12 +170,7 @@ export class PollingStage {
         'first enrichment runs still going; polling starts anyway',
       );
     }
-    this.pollingStarted = true;
     this.polling.start();
-  }
-
-  get started(): boolean {
-    return this.pollingStarted;
   }
 
   async stop(): Promise<void> {

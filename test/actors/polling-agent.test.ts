@@ -1,14 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PollingAgent } from '../../src/actors/polling-agent.js';
 import type { PollingAgentOptions } from '../../src/actors/polling-agent.js';
 import type { RunStatus, RunStatusKind } from '../../src/actors/run-status.js';
 import { PanoptesError } from '../../src/errors.js';
-import { silentLogger } from '../../src/log.js';
 import type { MetricsGroup, Resource } from '../../src/model/index.js';
 import type { PluginContext } from '../../src/plugins/api.js';
-import { createContextFactory } from '../../src/plugins/context.js';
 import type { LoadedPlugin } from '../../src/plugins/loader.js';
-import { storeKeys } from '../../src/store/keys.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { KeyValueStore } from '../../src/store/store.js';
 import {
@@ -18,52 +14,17 @@ import {
   pollingPlugin,
   resource,
 } from '../support/polling-fixtures.js';
+import { RecordingAgent } from '../support/recording-agent.js';
 import { advance, deferred, settle, useVirtualTime } from '../support/virtual-time.js';
 
 /** Midnight, 1 January 2024: a multiple of every period used here. */
 const START = Date.UTC(2024, 0, 1);
 const PERIOD = 60_000;
 
-interface Published {
-  readonly resourceId: string;
-  readonly plugin: string;
-  readonly groups: readonly MetricsGroup[];
-  readonly at: number;
-}
-
-/** A PollingAgent on a MemoryStore, with its statuses and published results recorded. */
-class Harness {
-  readonly keys = storeKeys();
-  readonly store: MemoryStore;
-  readonly statuses: RunStatus[] = [];
-  readonly published: Published[] = [];
-  readonly agent: PollingAgent;
-
-  /** `store` is the shared data (several harnesses = several nodes); options.store may wrap it. */
-  constructor(
-    options: Partial<PollingAgentOptions> = {},
-    store = new MemoryStore({ now: () => Date.now(), sweepIntervalMs: 0 }),
-  ) {
-    this.store = store;
-    const { keys } = this;
-    this.agent = new PollingAgent({
-      logger: silentLogger,
-      store,
-      keys,
-      contextFactory: createContextFactory({ logger: silentLogger, store, keys }),
-      publish: (r, p, groups) => {
-        this.published.push({ resourceId: r.resource_id, plugin: p.definition.name, groups, at: Date.now() });
-        return Promise.resolve();
-      },
-      nodeId: 'node-a',
-      // afterEach advances 1 s of virtual time while stopping; wait less than that for polls
-      // that ignore their abort signal.
-      stopGraceMs: 500,
-      // These tests count the plugin's own groups; status groups have tests of their own.
-      statusGroups: false,
-      ...options,
-    });
-    this.agent.status$.subscribe((s) => this.statuses.push(s));
+/** A recording agent without status groups (these tests count the plugin's own groups; status groups have tests of their own). */
+class Harness extends RecordingAgent {
+  constructor(options: Partial<PollingAgentOptions> = {}, store?: MemoryStore) {
+    super({ statusGroups: false, ...options }, store);
     harnesses.push(this);
   }
 

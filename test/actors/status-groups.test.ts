@@ -3,21 +3,18 @@
  * `[transforms]` rates applied to a plugin's results, and agents that run enrichment plugins.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PollingAgent } from '../../src/actors/polling-agent.js';
+import type { PollingAgent } from '../../src/actors/polling-agent.js';
 import type { PollingAgentOptions } from '../../src/actors/polling-agent.js';
-import type { RunStatus } from '../../src/actors/run-status.js';
 import { PanoptesError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { enrichmentGroupToJson, parseJson, parseMetricsGroup } from '../../src/model/index.js';
 import type { EnrichmentGroup, Metric, MetricsGroup, Resource } from '../../src/model/index.js';
 import type { EnrichmentPlugin, PluginContext, PollResult, PollingPlugin } from '../../src/plugins/api.js';
-import { createContextFactory, storeEnrichmentLoader } from '../../src/plugins/context.js';
+import { storeEnrichmentLoader } from '../../src/plugins/context.js';
 import type { LoadedPlugin } from '../../src/plugins/loader.js';
 import { parsePluginFile } from '../../src/plugins/plugin-file.js';
 import type { PluginDefinition } from '../../src/plugins/plugin-file.js';
 import { EnrichmentCache } from '../../src/streams/enrichment-cache.js';
-import { storeKeys } from '../../src/store/keys.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
 import {
   metricsGroup,
   pluginSet,
@@ -25,45 +22,20 @@ import {
   pollingPlugin,
   resource,
 } from '../support/polling-fixtures.js';
+import { RecordingAgent } from '../support/recording-agent.js';
+import type { Published } from '../support/recording-agent.js';
 import { advance, useVirtualTime } from '../support/virtual-time.js';
 
 /** Midnight, 1 January 2024: a multiple of every period used here. */
 const START = Date.UTC(2024, 0, 1);
 const PERIOD = 60_000;
 
-interface Published {
-  readonly resourceId: string;
-  readonly plugin: string;
-  readonly groups: readonly MetricsGroup[];
-  readonly at: number;
-}
-
 let agents: PollingAgent[] = [];
 
-/** A PollingAgent on a MemoryStore recording what it publishes and reports (status groups on by default). */
-class Harness {
-  readonly keys = storeKeys();
-  readonly store = new MemoryStore({ now: () => Date.now(), sweepIntervalMs: 0 });
-  readonly statuses: RunStatus[] = [];
-  readonly published: Published[] = [];
-  readonly agent: PollingAgent;
-
+/** A recording agent with status groups on (the default). */
+class Harness extends RecordingAgent {
   constructor(options: Partial<PollingAgentOptions> = {}) {
-    const { store, keys } = this;
-    this.agent = new PollingAgent({
-      logger: silentLogger,
-      store,
-      keys,
-      contextFactory: createContextFactory({ logger: silentLogger, store, keys }),
-      publish: (r, p, groups) => {
-        this.published.push({ resourceId: r.resource_id, plugin: p.definition.name, groups, at: Date.now() });
-        return Promise.resolve();
-      },
-      nodeId: 'node-a',
-      stopGraceMs: 500,
-      ...options,
-    });
-    this.agent.status$.subscribe((s) => this.statuses.push(s));
+    super(options);
     agents.push(this.agent);
   }
 

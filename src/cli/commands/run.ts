@@ -12,8 +12,8 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { isPanoptesError } from '../../errors.js';
+import { createLogger } from '../../log.js';
 import type { Logger } from '../../log.js';
 import { loadSiteConfig } from '../../config/site-config.js';
 import type { SiteConfig } from '../../config/site-config.js';
@@ -22,6 +22,7 @@ import { ALL_ROLES, PanoptesNode } from '../../stages/node.js';
 import type { Role } from '../../stages/node.js';
 import type { PipelineSnapshot } from '../../stages/node.js';
 import { EXIT, processIo } from '../io.js';
+import { parsePortOption } from './simulate.js';
 import type { CliIo } from '../io.js';
 
 export interface RunCliOptions {
@@ -135,23 +136,13 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
   return EXIT.OK;
 }
 
-function parsePortOption(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65_535)
-    throw new InvalidArgumentError('PORT must be an integer from 0 to 65535.');
-  return n;
-}
-
 function action(roles: readonly Role[] | undefined, setExitCode: (code: number) => void) {
   return async (opts: RunCliOptions): Promise<void> => {
     const controller = new AbortController();
     const stop = (): void => controller.abort();
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-    const logger = pino(
-      { name: 'panoptes', level: process.env['PANOPTES_LOG_LEVEL'] ?? 'info' },
-      pino.destination({ fd: 2, sync: true }),
-    );
+    const logger = createLogger('panoptes', undefined, 2);
     try {
       setExitCode(
         await runPipeline({ ...opts, ...(roles === undefined ? {} : { roles }) }, controller.signal, {
