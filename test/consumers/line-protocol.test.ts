@@ -67,9 +67,9 @@ function readLine(line: string): {
     } else cur += c;
   }
   items().push(cur);
-  const unescape = (s: string): string => s.replace(/\\(.)/g, '$1');
+  const unescape = (s: string): string => s.replace(/\\(.)/gs, '$1');
   const splitEq = (s: string): [string, string] => {
-    const m = /^((?:\\.|[^\\=])*)=(.*)$/.exec(s);
+    const m = /^((?:\\.|[^\\=])*)=(.*)$/s.exec(s);
     if (m === null) throw new Error(`no = in ${s}`);
     return [unescape(m[1] as string), m[2] as string];
   };
@@ -189,6 +189,8 @@ describe('metricsGroupToPoints', () => {
           expect(tags.get('d')).toBe(b);
         },
       ),
+      // U+2028 and U+2029 are line terminators to a JavaScript regex, not to line protocol.
+      { examples: [['\u2028 ', '\u2029']] },
     );
   });
 
