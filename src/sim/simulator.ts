@@ -4,6 +4,10 @@
  * community = file name without the extension; a recording wins over a synthetic device of the
  * same community).
  *
+ * Devices are told apart by community on one port (the default), or, with `portPerDevice`, by
+ * port: every device answers on its own UDP port under one shared community, as tools that take
+ * one community per target set (Prometheus snmp_exporter) need.
+ *
  * Requests: GetRequest, GetNextRequest and (v2c) GetBulkRequest. Anything else, malformed
  * packets and unknown communities get no answer, as from a real agent; the stats count them.
  *
@@ -68,7 +72,19 @@ export interface SimulatorOptions {
   readonly startTime?: number;
   /** The clock, in milliseconds since the epoch (default Date.now); tests pass a fixed one. */
   readonly clock?: () => number;
+  /**
+   * One UDP port per device instead of one community per device: the k-th device (synthetic
+   * devices in order, then recordings by name) answers on `port + k` under `community`; with
+   * port 0 the simulator picks a free range.
+   */
+  readonly portPerDevice?: { readonly community: string };
 }
+
+/** How many random ranges to try when `portPerDevice` is asked for with port 0. */
+const PORT_RANGE_ATTEMPTS = 20;
+/** Random ranges are drawn from here, below the usual ephemeral ports. */
+const PORT_RANGE_LOW = 20_000;
+const PORT_RANGE_HIGH = 32_000;
 
 export interface SimulatorStats {
   /** Datagrams received. */
@@ -87,6 +103,12 @@ export interface SimulatorStats {
   readonly tooBig: number;
   /** Responses the socket failed to send. */
   readonly sendErrors: number;
+}
+
+/** In port-per-device mode: the device a port serves and the community it answers to. */
+export interface PortDevice {
+  readonly community: string;
+  readonly device: SimulatedDevice;
 }
 
 /** A device: its MIB view and, for synthetic devices, its number (0 for recordings). */
@@ -207,8 +229,12 @@ export class SimulatedAgent {
     this.counts.sendErrors++;
   }
 
-  /** The response to one request datagram, or undefined when it gets none. */
-  respond(packet: Uint8Array): Buffer | undefined {
+  /**
+   * The response to one request datagram, or undefined when it gets none. `portDevice` is the
+   * device of the port the datagram came in on (port-per-device mode): the request must carry its
+   * community, and the community no longer selects the device.
+   */
+  respond(packet: Uint8Array, portDevice?: PortDevice): Buffer | undefined {
     const c = this.counts;
     c.requests++;
     let msg: SnmpMessage;
@@ -229,9 +255,15 @@ export class SimulatedAgent {
       return undefined;
     }
     const community = msg.community;
-    const device = this.devices.get(
-      Buffer.from(community.buffer, community.byteOffset, community.length).toString('latin1'),
+    const communityText = Buffer.from(community.buffer, community.byteOffset, community.length).toString(
+      'latin1',
     );
+    const device =
+      portDevice === undefined
+        ? this.devices.get(communityText)
+        : communityText === portDevice.community
+          ? portDevice.device
+          : undefined;
     if (device === undefined) {
       c.unknownCommunity++;
       return undefined;
@@ -449,7 +481,11 @@ export class SimulatedAgent {
   }
 }
 
-function fail(code: 'USAGE' | 'FILE_READ', message: string, cause?: unknown): PanoptesError {
+function fail(
+  code: 'USAGE' | 'FILE_READ' | 'SERVICE_START',
+  message: string,
+  cause?: unknown,
+): PanoptesError {
   return new PanoptesError(code, message, cause === undefined ? {} : { cause });
 }
 
@@ -518,29 +554,78 @@ export function buildDevices(
   return devices;
 }
 
-/** The simulator: a SimulatedAgent behind a UDP socket. */
+/** Binds a UDP socket, or rejects with the bind error. */
+function bindSocket(host: string, port: number): Promise<Socket> {
+  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+  return new Promise<Socket>((resolve, reject) => {
+    const onError = (e: Error): void => {
+      socket.close();
+      reject(e);
+    };
+    socket.once('error', onError);
+    socket.bind(port, host, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+function closeSocket(socket: Socket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
+}
+
+/** Binds `count` consecutive ports from `base`; on any failure closes what it bound and rethrows. */
+async function bindRange(host: string, base: number, count: number): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  try {
+    for (let k = 0; k < count; k++) sockets.push(await bindSocket(host, base + k));
+    return sockets;
+  } catch (e) {
+    await Promise.all(sockets.map(closeSocket));
+    throw e;
+  }
+}
+
+/** The simulator: a SimulatedAgent behind a UDP socket (or one socket per device). */
 export class SnmpSimulator {
   readonly agent: SimulatedAgent;
   /** Number of recordings (snmprec files) served. */
   readonly recordings: number;
   readonly synthetic: SyntheticFleet | undefined;
-  /** The address and port the socket is bound to. */
+  /** The address and (first) port the socket is bound to. */
   readonly address: string;
   readonly port: number;
-  private readonly socket: Socket;
+  /** In port-per-device mode: the community every device answers to; else undefined. */
+  readonly sharedCommunity: string | undefined;
+  /** Ports in use: one, or one per device in the order of `devices` (port-per-device mode). */
+  readonly ports: readonly number[];
+  private readonly sockets: readonly Socket[];
   private closed: Promise<void> | undefined;
 
-  private constructor(agent: SimulatedAgent, socket: Socket, recordings: number, synthetic?: SyntheticFleet) {
+  private constructor(
+    agent: SimulatedAgent,
+    sockets: readonly Socket[],
+    recordings: number,
+    synthetic: SyntheticFleet | undefined,
+    sharedCommunity: string | undefined,
+  ) {
     this.agent = agent;
-    this.socket = socket;
-    const bound = socket.address();
-    this.address = bound.address;
-    this.port = bound.port;
+    this.sockets = sockets;
+    this.ports = sockets.map((s) => s.address().port);
+    this.address = (sockets[0] as Socket).address().address;
+    this.port = this.ports[0] ?? 0;
     this.recordings = recordings;
     this.synthetic = synthetic;
+    this.sharedCommunity = sharedCommunity;
   }
 
-  /** Loads the devices and binds the socket; throws PanoptesError USAGE, FILE_READ, MODEL_INVALID or SERVICE_START. */
+  /** Loads the devices and binds the socket(s); throws PanoptesError USAGE, FILE_READ, MODEL_INVALID or SERVICE_START. */
   static async start(options: SimulatorOptions = {}): Promise<SnmpSimulator> {
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? 0;
@@ -552,6 +637,9 @@ export class SnmpSimulator {
       checkInteger('synthetic devices', synthetic.devices, 1, MAX_SYNTHETIC_DEVICES);
       checkInteger('synthetic interfaces', synthetic.interfaces, 0, MAX_SYNTHETIC_INTERFACES);
     }
+    const shared = options.portPerDevice?.community;
+    if (shared !== undefined && shared === '')
+      throw fail('USAGE', 'portPerDevice.community must not be empty');
     const recordings =
       options.dataDir === undefined ? new Map<string, MibTable>() : await loadRecordings(options.dataDir);
     const devices = buildDevices(synthetic, recordings);
@@ -561,32 +649,59 @@ export class SnmpSimulator {
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
 
-    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => {
-        socket.close();
-        reject(
-          new PanoptesError('SERVICE_START', `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }),
+    let sockets: Socket[];
+    let portDevices: (PortDevice | undefined)[];
+    if (shared === undefined) {
+      try {
+        sockets = [await bindSocket(host, port)];
+      } catch (e) {
+        throw fail('SERVICE_START', `cannot listen on ${host}:${port}: ${errorMessage(e)}`, e);
+      }
+      portDevices = [undefined];
+    } else {
+      const list = [...devices.values()];
+      const count = list.length;
+      if (port !== 0 && port + count - 1 > 65_535) {
+        throw fail('USAGE', `${count} devices from port ${port} run past port 65535`);
+      }
+      sockets = [];
+      let lastError: unknown;
+      const span = PORT_RANGE_HIGH - PORT_RANGE_LOW - count;
+      for (let attempt = 0; attempt < (port === 0 ? PORT_RANGE_ATTEMPTS : 1); attempt++) {
+        const base = port !== 0 ? port : PORT_RANGE_LOW + Math.floor(Math.random() * Math.max(1, span));
+        try {
+          sockets = await bindRange(host, base, count);
+          break;
+        } catch (e) {
+          lastError = e;
+        }
+      }
+      if (sockets.length === 0) {
+        const where =
+          port === 0 ? `${PORT_RANGE_ATTEMPTS} random ranges` : `${host}:${port}-${port + count - 1}`;
+        throw fail(
+          'SERVICE_START',
+          `cannot listen on ${count} consecutive ports (${where}): ${errorMessage(lastError)}`,
+          lastError,
         );
-      };
-      socket.once('error', onError);
-      socket.bind(port, host, () => {
-        socket.off('error', onError);
-        resolve();
-      });
-    });
-    try {
-      socket.setRecvBufferSize(4 * 1024 * 1024);
-      socket.setSendBufferSize(4 * 1024 * 1024);
-    } catch {
-      // The kernel's limits apply; the defaults work, only with more drops under heavy load.
+      }
+      portDevices = list.map((device) => ({ community: shared, device }));
     }
-    socket.on('error', () => agent.sendFailed());
-    socket.on('message', (packet, peer) => {
-      const out = agent.respond(packet);
-      if (out !== undefined) socket.send(out, peer.port, peer.address);
-    });
-    return new SnmpSimulator(agent, socket, recordings.size, synthetic);
+    for (const [k, socket] of sockets.entries()) {
+      try {
+        socket.setRecvBufferSize(sockets.length === 1 ? 4 * 1024 * 1024 : 256 * 1024);
+        socket.setSendBufferSize(sockets.length === 1 ? 4 * 1024 * 1024 : 256 * 1024);
+      } catch {
+        // The kernel's limits apply; the defaults work, only with more drops under heavy load.
+      }
+      const portDevice = portDevices[k];
+      socket.on('error', () => agent.sendFailed());
+      socket.on('message', (packet, peer) => {
+        const out = agent.respond(packet, portDevice);
+        if (out !== undefined) socket.send(out, peer.port, peer.address);
+      });
+    }
+    return new SnmpSimulator(agent, sockets, recordings.size, synthetic, shared);
   }
 
   /** Milliseconds since the epoch that counters and sysUpTime count from. */
@@ -600,9 +715,7 @@ export class SnmpSimulator {
 
   /** Stops listening; safe to call more than once. */
   close(): Promise<void> {
-    this.closed ??= new Promise<void>((resolve) => {
-      this.socket.close(() => resolve());
-    });
+    this.closed ??= Promise.all(this.sockets.map(closeSocket)).then(() => undefined);
     return this.closed;
   }
 }

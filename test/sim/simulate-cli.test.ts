@@ -81,7 +81,15 @@ describe('registerSimulate', () => {
     const program = new Command().name('panoptes');
     registerSimulate(program, () => undefined);
     const help = program.commands.find((c) => c.name() === 'simulate')?.helpInformation() ?? '';
-    for (const option of ['--host', '--port', '--data', '--synthetic', '--max-message-size']) {
+    for (const option of [
+      '--host',
+      '--port',
+      '--data',
+      '--synthetic',
+      '--max-message-size',
+      '--port-per-device',
+      '--community',
+    ]) {
       expect(help).toContain(option);
     }
     expect(help).toContain('Usage: panoptes simulate');
@@ -96,6 +104,12 @@ describe('registerSimulate', () => {
     const nothing = await parse(['--port', '0']);
     expect(nothing.error.exitCode).toBe(2);
     expect(nothing.stderr).toContain('nothing to simulate');
+  });
+
+  it('rejects --community without --port-per-device', async () => {
+    const loose = await parse(['--port', '0', '--synthetic', '1:1', '--community', 'x']);
+    expect(loose.error.exitCode).toBe(2);
+    expect(loose.stderr).toContain('--community only applies with --port-per-device');
   });
 });
 
@@ -116,6 +130,44 @@ describe('runSimulate', () => {
     controller.abort();
     expect(await done).toBe(0);
     expect(io.stderr).toContain('stopped: 1 requests, 1 responses, 1 varbinds');
+  });
+
+  it('serves each device on its own port under one community with portPerDevice', async () => {
+    const io = captureIo();
+    const controller = new AbortController();
+    const recordings = join(dir, 'port-per-device');
+    await mkdir(recordings, { recursive: true });
+    await writeFile(join(recordings, 'edge-router.snmprec'), '1.3.6.1.2.1.1.5.0|4|edge-router\n');
+    const done = runSimulate(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        synthetic: { devices: 3, interfaces: 1 },
+        data: recordings,
+        portPerDevice: true,
+        community: 'bench',
+      },
+      controller.signal,
+      io,
+    );
+    const line =
+      /^listening on 127\.0\.0\.1:(\d+)-(\d+) \(3 synthetic devices x 1 interfaces, 1 recordings; one port per device, community bench\)\n$/;
+    await expect.poll(() => io.stdout).toMatch(line);
+    const [, first, last] = line.exec(io.stdout) ?? [];
+    expect(Number(last) - Number(first)).toBe(3);
+    const sysName = async (port: number, community: string): Promise<string> => {
+      const [vb] = await snmpGet('127.0.0.1', port, community, ['1.3.6.1.2.1.1.5.0']);
+      return String(vb?.value);
+    };
+    const names = [];
+    for (let k = 0; k <= 3; k++) names.push(await sysName(Number(first) + k, 'bench'));
+    expect(names).toEqual(['sim-00001', 'sim-00002', 'sim-00003', 'edge-router']);
+    // The device's own community no longer selects it, and is not an answer on its port.
+    await expect(sysName(Number(first), 'sim-00001')).rejects.toThrow(/timed out/i);
+    controller.abort();
+    expect(await done).toBe(0);
+    expect(io.stderr).toContain('4 responses');
+    expect(io.stderr).toContain('1 unknown community');
   });
 
   it('exits 2 for a missing data directory', async () => {

@@ -1,9 +1,11 @@
 /**
- * `panoptes simulate [--host 127.0.0.1] --port P [--data DIR] [--synthetic N:M] [--max-message-size B]`
+ * `panoptes simulate [--host 127.0.0.1] --port P [--data DIR] [--synthetic N:M] [--max-message-size B]
+ *   [--port-per-device [--community NAME]]`
  *
  * Runs the SNMP v1/v2c agent simulator until SIGINT or SIGTERM. When it is ready it prints one
  * line on stdout, `listening on HOST:PORT (N synthetic devices x M interfaces, K recordings)`, so
- * a harness started with `--port 0` can read the port. On a signal it closes, prints its counters
+ * a harness started with `--port 0` can read the port (in port-per-device mode
+ * `listening on HOST:FIRST-LAST (...; one port per device, community NAME)`). On a signal it closes, prints its counters
  * on stderr and exits 0. Bad options exit 2; a data file that cannot be read or parsed exits 1
  * with the file and line on stderr.
  */
@@ -22,6 +24,9 @@ export interface SimulateCliOptions {
   readonly data?: string;
   readonly synthetic?: SyntheticFleet;
   readonly maxMessageSize?: number;
+  /** Every device on its own port, under one community (`community`, default "public"). */
+  readonly portPerDevice?: boolean;
+  readonly community?: string;
 }
 
 function integerArgument(text: string, what: string, min: number, max: number): number {
@@ -73,6 +78,9 @@ export async function runSimulate(
     ...(options.data === undefined ? {} : { dataDir: options.data }),
     ...(options.synthetic === undefined ? {} : { synthetic: options.synthetic }),
     ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
+    ...(options.portPerDevice === true
+      ? { portPerDevice: { community: options.community ?? 'public' } }
+      : {}),
   };
   let sim: SnmpSimulator;
   try {
@@ -83,9 +91,13 @@ export async function runSimulate(
     return e.code === 'USAGE' ? EXIT.USAGE : EXIT.FAILED;
   }
   const fleet = options.synthetic ?? { devices: 0, interfaces: 0 };
+  const ports =
+    sim.sharedCommunity === undefined ? `${sim.port}` : `${sim.port}-${sim.ports.at(-1) ?? sim.port}`;
+  const mode =
+    sim.sharedCommunity === undefined ? '' : `; one port per device, community ${sim.sharedCommunity}`;
   io.out(
-    `listening on ${sim.address}:${sim.port} (${fleet.devices} synthetic devices x ${fleet.interfaces} ` +
-      `interfaces, ${sim.recordings} recordings)\n`,
+    `listening on ${sim.address}:${ports} (${fleet.devices} synthetic devices x ${fleet.interfaces} ` +
+      `interfaces, ${sim.recordings} recordings${mode})\n`,
   );
   if (!signal.aborted) {
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -112,6 +124,14 @@ export function registerSimulate(program: Command, setExitCode: (code: number) =
       `largest response in bytes (${MIN_MAX_MESSAGE_SIZE}-${DEFAULT_MAX_MESSAGE_SIZE}, default ${DEFAULT_MAX_MESSAGE_SIZE})`,
       parseMaxMessageSizeOption,
     )
+    .option(
+      '--port-per-device',
+      'give every device its own UDP port (from --port, in device order) under one community',
+    )
+    .option(
+      '--community <name>',
+      'the community every device answers to with --port-per-device (default public)',
+    )
     .addHelpText(
       'after',
       `
@@ -119,6 +139,10 @@ Answers GetRequest, GetNextRequest and (v2c) GetBulkRequest; unknown communities
 packets and other PDUs get no answer. Synthetic device d has community and sysName sim-DDDDD,
 the system group, ifNumber, ifTable and ifXTable; its counters advance in real time from the
 start (ifHCInOctets at exactly 1000*d*i octets/s on interface i).
+
+With --port-per-device, device k (synthetic devices in order, then recordings by name) answers
+on port P+k-1 under the community of --community instead, for tools that take one community per
+configuration; --port 0 then picks a free range.
 
 When ready, prints one line on stdout:
   listening on HOST:PORT (N synthetic devices x M interfaces, K recordings)
@@ -129,11 +153,18 @@ its line) or the port cannot be bound; 2 usage error (a bad option or a missing 
 
 Examples:
   panoptes simulate --port 1161 --synthetic 100:24
-  panoptes simulate --port 0 --data ./recordings --synthetic 10:4`,
+  panoptes simulate --port 0 --data ./recordings --synthetic 10:4
+  panoptes simulate --port 20001 --synthetic 500:24 --port-per-device --community public`,
     )
     .action(async (opts: SimulateCliOptions, cmd: Command) => {
       if (opts.data === undefined && opts.synthetic === undefined) {
         cmd.error('error: nothing to simulate: give --synthetic N:M and/or --data DIR', {
+          exitCode: EXIT.USAGE,
+          code: 'panoptes.usage',
+        });
+      }
+      if (opts.community !== undefined && opts.portPerDevice !== true) {
+        cmd.error('error: --community only applies with --port-per-device', {
           exitCode: EXIT.USAGE,
           code: 'panoptes.usage',
         });
