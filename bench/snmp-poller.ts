@@ -15,7 +15,13 @@ export type PollerSubject = 'engine-inline' | 'engine-pool' | 'net-snmp';
 export interface PollerTask {
   readonly subject: PollerSubject;
   readonly host: string;
+  /** The simulator's port, or with `community` the port of the first device. */
   readonly port: number;
+  /**
+   * Set when the simulator runs with one port per device: device i (from 0) answers on
+   * `port + i` under this community. Unset: every device on `port`, community `sim-DDDDD`.
+   */
+  readonly community?: string;
   readonly devices: number;
   readonly root: string;
   readonly maxRepetitions: number;
@@ -34,6 +40,16 @@ export interface PollerResult {
   readonly userSeconds: number;
   readonly wallSeconds: number;
   readonly errors: number;
+}
+
+/** Where device i (from 0) answers, and to which community. */
+export function deviceTarget(
+  task: Pick<PollerTask, 'port' | 'community'>,
+  i: number,
+): { port: number; community: string } {
+  return task.community === undefined
+    ? { port: task.port, community: syntheticCommunity(i + 1) }
+    : { port: task.port + i, community: task.community };
 }
 
 async function forEachLimited(count: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
@@ -57,8 +73,7 @@ async function pollEngine(
   await forEachLimited(task.devices, task.concurrency, async (i) => {
     const session = engine.session({
       host: task.host,
-      port: task.port,
-      community: syntheticCommunity(i + 1),
+      ...deviceTarget(task, i),
       maxRepetitions: task.maxRepetitions,
       timeoutMs: 5000,
       retries: 2,
@@ -81,8 +96,9 @@ async function pollNetSnmp(task: PollerTask): Promise<{ varbinds: number; errors
   let errors = 0;
   await forEachLimited(task.devices, task.concurrency, (i) => {
     return new Promise<void>((resolve) => {
-      const session = snmp.createSession(task.host, syntheticCommunity(i + 1), {
-        port: task.port,
+      const { port, community } = deviceTarget(task, i);
+      const session = snmp.createSession(task.host, community, {
+        port,
         version: snmp.Version2c,
         timeout: 5000,
         retries: 2,

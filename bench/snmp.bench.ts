@@ -4,25 +4,29 @@
  *   (a) the project's engine, decoding inline,
  *   (b) the project's engine with a Piscina decode pool,
  *   (c) the net-snmp npm session API (a session per device, subtree()) as a naive user would,
- *   (d) net-snmp's C snmpbulkwalk, one process per device.
- * Each subject runs in its own process(es); what is reported is the CPU time of the polling
- * process, not the simulator's: varbinds, CPU-seconds, CPU microseconds per varbind, and the
- * ratio to snmpbulkwalk.
+ *   (d) net-snmp's C snmpbulkwalk, one process per device,
+ *   (e) Prometheus snmp_exporter scraping every device with an if_mib-style module
+ *       (bench/snmp_exporter/snmp.yml).
+ * The simulator serves every device on its own port under one community (snmp_exporter takes
+ * one community per module), the same way for every subject. Each subject runs in its own
+ * process(es); what is reported is the CPU time of the polling process, not the simulator's:
+ * varbinds, CPU-seconds, CPU microseconds per varbind, and the ratio to snmpbulkwalk.
  *
  *   npm run bench -- snmp            (SNMP_BENCH_DEVICES, SNMP_BENCH_INTERFACES to resize)
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { syntheticCommunity } from '../src/sim/synthetic.js';
 import { printTable, writeResults } from './lib/report.js';
 import type { BenchRow } from './lib/report.js';
+import { processCpu, snmpExporterSubject } from './snmp-exporter.js';
 import type { PollerResult, PollerSubject, PollerTask } from './snmp-poller.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The community every simulated device answers to (one port per device). */
+const COMMUNITY = 'public';
 
 interface Simulator {
   readonly child: ChildProcess;
@@ -32,12 +36,10 @@ interface Simulator {
   stderr: string;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
+/** CPU seconds (user + system) a process has used so far. */
 function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the command name, in clock ticks.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const { user, system } = processCpu(pid);
+  return user + system;
 }
 
 /** Stops the simulator and returns the varbinds it answered, from its stats line. */
@@ -55,7 +57,17 @@ function startSimulator(devices: number, interfaces: number): Promise<Simulator>
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [CLI, 'simulate', '--port', '0', '--synthetic', `${devices}:${interfaces}`],
+      [
+        CLI,
+        'simulate',
+        '--port',
+        '0',
+        '--synthetic',
+        `${devices}:${interfaces}`,
+        '--port-per-device',
+        '--community',
+        COMMUNITY,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const sim: { stderr: string } = { stderr: '' };
@@ -112,15 +124,15 @@ async function nodeSubject(task: PollerTask): Promise<PollerResult> {
  * reports the CPU of every finished descendant.
  */
 async function snmpbulkwalkSubject(task: Omit<PollerTask, 'subject'>): Promise<PollerResult> {
-  const communities = Array.from({ length: task.devices }, (_, i) => syntheticCommunity(i + 1)).join('\n');
+  const ports = Array.from({ length: task.devices }, (_, i) => task.port + i).join('\n');
   const script = [
-    `printf '%s\\n' "$COMMUNITIES" | xargs -P ${task.concurrency} -I{} \\`,
-    `  snmpbulkwalk -v2c -c {} -On -Oq -Cr${task.maxRepetitions} -t 5 -r 2 -m '' ${task.host}:${task.port} ${task.root} \\`,
+    `printf '%s\\n' "$PORTS" | xargs -P ${task.concurrency} -I{} \\`,
+    `  snmpbulkwalk -v2c -c ${COMMUNITY} -On -Oq -Cr${task.maxRepetitions} -t 5 -r 2 -m '' ${task.host}:{} ${task.root} \\`,
     `  | wc -l`,
     'times',
   ].join('\n');
   const t0 = performance.now();
-  const out = await run('bash', ['-c', script], { ...process.env, COMMUNITIES: communities, MIBS: '' });
+  const out = await run('bash', ['-c', script], { ...process.env, PORTS: ports, MIBS: '' });
   const wallSeconds = (performance.now() - t0) / 1000;
   const lines = out.trim().split('\n');
   const varbinds = Number(lines[0]);
@@ -149,6 +161,7 @@ export async function runSnmpBench(options: SnmpBenchOptions = {}): Promise<Benc
   const base = {
     host: sim.host,
     port: sim.port,
+    community: COMMUNITY,
     devices,
     root: '1.3.6.1.2.1',
     maxRepetitions,
@@ -163,6 +176,9 @@ export async function runSnmpBench(options: SnmpBenchOptions = {}): Promise<Benc
     results.set('snmpbulkwalk', await snmpbulkwalkSubject({ ...base, concurrency: 4 }));
     const subjects: PollerSubject[] = ['engine-inline', 'engine-pool', 'net-snmp'];
     for (const subject of subjects) results.set(subject, await nodeSubject({ ...base, subject, workers: 1 }));
+    const engine = results.get('engine-inline');
+    const perDevice = engine === undefined ? 0 : engine.varbinds / Math.max(1, devices - engine.errors);
+    results.set('snmp_exporter', await snmpExporterSubject(base, interfaces, perDevice));
   } finally {
     simCpu = processCpuSeconds(sim.child.pid ?? 0) - simCpu0;
     simVarbinds = await stopSimulator(sim);

@@ -5,11 +5,26 @@
 #   victoria-metrics  time-series server accepting the InfluxDB v2 write API
 #   snmpd snmp        net-snmp's real agent and command-line tools
 #   snmpsim           snmpsimd, serves .snmprec recordings
+# With --bench, also what the benchmarks compare against:
+#   prometheus-snmp-exporter  Prometheus snmp_exporter (the snmp benchmark's yardstick)
 # Does nothing when every package is present. Needs root or passwordless sudo to
 # install; otherwise exits 1 printing the exact command to run.
 set -euo pipefail
 
 PACKAGES=(redis-server kcat victoria-metrics snmpd snmp snmpsim)
+who="panoptes tests"
+for arg in "$@"; do
+  case "$arg" in
+    --bench)
+      PACKAGES+=(prometheus-snmp-exporter)
+      who="panoptes bench"
+      ;;
+    *)
+      echo "install-test-deps.sh: unknown argument: $arg (expected --bench)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -30,13 +45,13 @@ if [[ $(id -u) -eq 0 ]]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
   run=(sudo -n)
 else
-  echo "panoptes tests: missing Debian packages: ${missing[*]}" >&2
+  echo "${who}: missing Debian packages: ${missing[*]}" >&2
   echo "Install them as root with:" >&2
   echo "  sudo apt-get update && sudo ${install_cmd}" >&2
   exit 1
 fi
 
-echo "panoptes tests: installing Debian packages: ${missing[*]}" >&2
+echo "${who}: installing Debian packages: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # Package lists may be absent on a fresh image, or stale; refresh once if the
 # first attempt cannot find or fetch a package.
@@ -44,8 +59,8 @@ if ! "${run[@]}" ${install_cmd} >/tmp/panoptes-apt-install.log 2>&1; then
   "${run[@]}" apt-get update -qq >>/tmp/panoptes-apt-install.log 2>&1
   if ! "${run[@]}" ${install_cmd} >>/tmp/panoptes-apt-install.log 2>&1; then
     tail -n 30 /tmp/panoptes-apt-install.log >&2
-    echo "panoptes tests: '${install_cmd}' failed; full log in /tmp/panoptes-apt-install.log" >&2
+    echo "${who}: '${install_cmd}' failed; full log in /tmp/panoptes-apt-install.log" >&2
     exit 1
   fi
 fi
-echo "panoptes tests: installed ${missing[*]}" >&2
+echo "${who}: installed ${missing[*]}" >&2
