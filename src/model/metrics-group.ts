@@ -13,9 +13,19 @@
  * every digit in memory and is written back as the same integer literal.
  */
 import { z } from 'zod';
-import { resourceSchema, resourceToJson } from './resource.js';
+import { parseResource, resourceSchema, resourceToJson } from './resource.js';
 import type { Resource } from './resource.js';
-import { duplicateCheck, expected, name, strictObject, text, timestamp, validateWith } from './validation.js';
+import {
+  CONTROL_CHARS,
+  duplicateCheck,
+  expected,
+  name,
+  NAME_PATTERN,
+  strictObject,
+  text,
+  timestamp,
+  validateWith,
+} from './validation.js';
 import type { Parsed } from './validation.js';
 
 export const METRICS_GROUP_SCHEMA_VERSION = '0.2';
@@ -154,29 +164,63 @@ export function parseMetricsGroup(input: unknown, root = '$'): Parsed<MetricsGro
   return validateWith(metricsGroupSchema, input, root, rawChecks);
 }
 
-/** The wire form (bigint values stay bigint: serialise with stringifyJson). */
+/**
+ * The wire form (bigint values stay bigint: serialise with stringifyJson). A group from code we
+ * do not control may be malformed (a `null` where the metrics belong): such parts are passed on
+ * as they are, for validation to report, rather than thrown on here.
+ */
 export function metricsGroupToJson(group: MetricsGroup): Record<string, unknown> {
+  const resource: unknown = group.resource;
+  const dimensions: unknown = group.dimensions;
+  const metrics: unknown = group.metrics;
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
   return {
     metrics_group_schema_version: group.metrics_group_schema_version,
     metrics_group_type: group.metrics_group_type,
     metrics_group_interval: group.metrics_group_interval,
     metrics_group_creation_timestamp: group.metrics_group_creation_timestamp,
-    resource: resourceToJson(group.resource),
-    dimensions: group.dimensions.map((d) => ({
-      dimension_name: d.dimension_name,
-      dimension_value: d.dimension_value,
-    })),
-    metrics: group.metrics.map((m) => ({
-      metric_name: m.metric_name,
-      metric_value: m.metric_value,
-      metric_type: m.metric_type,
-      metric_creation_timestamp: m.metric_creation_timestamp,
-    })),
+    resource: isObject(resource) ? resourceToJson(resource as unknown as Resource) : resource,
+    dimensions: Array.isArray(dimensions)
+      ? dimensions.map((d: unknown) =>
+          isObject(d) ? { dimension_name: d['dimension_name'], dimension_value: d['dimension_value'] } : d,
+        )
+      : dimensions,
+    metrics: Array.isArray(metrics)
+      ? metrics.map((m: unknown) =>
+          isObject(m)
+            ? {
+                metric_name: m['metric_name'],
+                metric_value: m['metric_value'],
+                metric_type: m['metric_type'],
+                metric_creation_timestamp: m['metric_creation_timestamp'],
+              }
+            : m,
+        )
+      : metrics,
   };
 }
 
 function numberText(v: MetricValue): string {
   return typeof v === 'bigint' ? v.toString() : JSON.stringify(v);
+}
+
+/**
+ * Resources that passed validation and are frozen, so they cannot have changed since: a group
+ * whose resource is one of these skips the resource's schema (it is the same for every group of
+ * a device and poll).
+ */
+const checkedResources = new WeakSet<Resource>();
+/** The wire text of checked resources, written once per resource instead of once per group. */
+const resourceTexts = new WeakMap<Resource, string>();
+
+function resourceJsonText(resource: Resource): string {
+  if (!checkedResources.has(resource)) return JSON.stringify(resourceToJson(resource));
+  let text = resourceTexts.get(resource);
+  if (text === undefined) {
+    text = JSON.stringify(resourceToJson(resource));
+    resourceTexts.set(resource, text);
+  }
+  return text;
 }
 
 /**
@@ -201,6 +245,97 @@ export function metricsGroupToJsonText(group: MetricsGroup): string {
     `"metrics_group_type":${JSON.stringify(group.metrics_group_type)},` +
     `"metrics_group_interval":${JSON.stringify(group.metrics_group_interval)},` +
     `"metrics_group_creation_timestamp":${JSON.stringify(group.metrics_group_creation_timestamp)},` +
-    `"resource":${JSON.stringify(resourceToJson(group.resource))},"dimensions":[${dims}],"metrics":[${metrics}]}`
+    `"resource":${resourceJsonText(group.resource)},"dimensions":[${dims}],"metrics":[${metrics}]}`
   );
+}
+
+/**
+ * Validates a resource once and remembers it when it is valid and frozen (deeply, as `deepFreeze`
+ * leaves it). Returns whether it was valid.
+ */
+export function rememberValidResource(resource: Resource): boolean {
+  if (checkedResources.has(resource)) return true;
+  if (!parseResource(resourceToJson(resource)).ok) return false;
+  if (Object.isFrozen(resource) && Object.isFrozen(resource.resource_metadata))
+    checkedResources.add(resource);
+  return true;
+}
+
+/** Names already seen to match NAME_PATTERN; bounded, since names come from plugins. */
+const knownNames = new Set<string>();
+const KNOWN_NAMES_MAX = 10_000;
+
+function isName(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  if (knownNames.has(v)) return true;
+  if (!NAME_PATTERN.test(v)) return false;
+  if (knownNames.size < KNOWN_NAMES_MAX) knownNames.add(v);
+  return true;
+}
+
+const isTimestamp = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/**
+ * The rules of `metricsGroupSchema` written out by hand for groups in memory: true only when the
+ * schema would accept `metricsGroupToJson(group)` (false may also mean "not sure", e.g. a resource
+ * not seen by rememberValidResource). This is the hot path of every poll; the schema remains the
+ * authority and gives the messages.
+ */
+function quickCheck(group: MetricsGroup): boolean {
+  const version: unknown = group.metrics_group_schema_version;
+  if (version !== undefined && version !== METRICS_GROUP_SCHEMA_VERSION) return false;
+  if (!isName(group.metrics_group_type)) return false;
+  const interval: unknown = group.metrics_group_interval;
+  if (typeof interval !== 'number' || !Number.isSafeInteger(interval) || interval <= 0) return false;
+  if (!isTimestamp(group.metrics_group_creation_timestamp)) return false;
+  if (!checkedResources.has(group.resource)) return false;
+  const dimensions: unknown = group.dimensions;
+  if (!Array.isArray(dimensions)) return false;
+  for (let i = 0; i < dimensions.length; i++) {
+    const d: unknown = dimensions[i];
+    if (typeof d !== 'object' || d === null) return false;
+    const { dimension_name: dn, dimension_value: dv } = d as Record<string, unknown>;
+    if (!isName(dn)) return false;
+    if (typeof dv !== 'string' || dv.length === 0 || CONTROL_CHARS.test(dv)) return false;
+    for (let j = 0; j < i; j++) if ((dimensions[j] as Dimension).dimension_name === dn) return false;
+  }
+  const metrics: unknown = group.metrics;
+  if (!Array.isArray(metrics) || metrics.length === 0) return false;
+  const seen = new Set<string>();
+  for (const m of metrics as unknown[]) {
+    if (typeof m !== 'object' || m === null) return false;
+    const {
+      metric_name: mn,
+      metric_value: mv,
+      metric_type: mt,
+      metric_creation_timestamp: mc,
+    } = m as Record<string, unknown>;
+    if (!isName(mn) || (mt !== 'counter' && mt !== 'gauge') || !isTimestamp(mc)) return false;
+    if (typeof mv === 'number') {
+      if (!Number.isFinite(mv)) return false;
+    } else if (typeof mv !== 'bigint') {
+      return false;
+    }
+    if (mt === 'counter' && mv < 0) return false;
+    const key = `${mt}:${mn as string}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+  }
+  return true;
+}
+
+/**
+ * Validates a group built in memory (by a plugin, code we do not control) as
+ * `parseMetricsGroup(metricsGroupToJson(group), root)` does, with the same result and messages,
+ * but without copying and schema-checking a group that a direct check finds valid.
+ */
+export function checkMetricsGroup(group: MetricsGroup, root = '$'): Parsed<MetricsGroup> {
+  if (quickCheck(group)) {
+    const value: MetricsGroup =
+      group.metrics_group_schema_version === METRICS_GROUP_SCHEMA_VERSION
+        ? group
+        : { ...group, metrics_group_schema_version: METRICS_GROUP_SCHEMA_VERSION };
+    return { ok: true, value };
+  }
+  return parseMetricsGroup(metricsGroupToJson(group), root);
 }

@@ -126,6 +126,10 @@ export function resourceToJson(resource: Resource): Record<string, unknown> {
     resource_type: resource.resource_type,
     resource_creation_timestamp: resource.resource_creation_timestamp,
     resource_creation_plugin: resource.resource_creation_plugin,
-    resource_metadata: { ...resource.resource_metadata },
+    // A resource from code we do not control may lack metadata or hold a non-object there.
+    resource_metadata:
+      typeof resource.resource_metadata === 'object' && resource.resource_metadata !== null
+        ? { ...resource.resource_metadata }
+        : resource.resource_metadata,
   };
 }

@@ -12,7 +12,7 @@ export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__']);
 /** Sites become part of Kafka topic names, so they use the characters topics allow. */
 export const SITE_PATTERN = /^[A-Za-z0-9._-]+$/;
 // eslint-disable-next-line no-control-regex -- the point is to reject control characters
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 export type Parsed<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: ValidationIssue[] };

@@ -17,12 +17,13 @@ import { hostname } from 'node:os';
 import type { BusMessage, MessageBus, Subscription, TopicPartition } from '../bus/bus.js';
 import type { TopicNames } from '../bus/topics.js';
 import type { Logger } from '../log.js';
+import { deepFreeze } from '../freeze.js';
 import {
-  metricsGroupToJson,
-  parseJson,
-  parseMetricsGroup,
-  parseResource,
+  checkMetricsGroup,
   metricsGroupToJsonText,
+  parseJson,
+  parseResource,
+  rememberValidResource,
 } from '../model/index.js';
 import type { MetricsGroup, Resource } from '../model/index.js';
 import type { ContextFactory } from '../plugins/context.js';
@@ -198,7 +199,11 @@ export class PollingStage {
     );
   }
 
-  private upsert(resource: Resource): void {
+  private upsert(input: Resource): void {
+    // Frozen and remembered as valid: plugins cannot change it, and the groups they return for
+    // it skip the resource's schema check.
+    const resource = deepFreeze(input);
+    rememberValidResource(resource);
     this.resourceIds.add(resource.resource_id);
     this.enrichment.upsertResource(resource);
     this.polling.upsertResource(resource);
@@ -244,9 +249,8 @@ export class PollingStage {
     const messages: { key: string; value: string }[] = [];
     let metrics = 0;
     groups.forEach((group, i) => {
-      const json = metricsGroupToJson(group);
       // Plugins are code we do not control: what they return is checked like any input.
-      const parsed = parseMetricsGroup(json, `${plugin.definition.name}[${i}]`);
+      const parsed = checkMetricsGroup(group, `${plugin.definition.name}[${i}]`);
       if (!parsed.ok) {
         this.stats.groupsInvalid++;
         logger.warn(
