@@ -38,6 +38,12 @@ export interface KafkaBusOptions {
   readonly logger: Logger;
   /** Messages published but not yet acknowledged, at most. Default 20000. */
   readonly maxBufferedMessages?: number;
+  /**
+   * How long a publish waits for others to the same topic so they go out in one produce request,
+   * ms; 0 sends each publish on its own. A batch also goes out once it holds
+   * PUBLISH_BATCH_MESSAGES messages or PUBLISH_BATCH_BYTES bytes. Default 5.
+   */
+  readonly lingerMs?: number;
   /** Consumer session timeout, ms. Default 10000. */
   readonly sessionTimeoutMs?: number;
   /** Consumer heartbeat interval, ms. Default 1000. */
@@ -51,6 +57,8 @@ export interface KafkaBusOptions {
 export interface KafkaBusStats {
   published: number;
   publishErrors: number;
+  /** Produce requests sent (publishes within lingerMs share one). */
+  produceRequests: number;
   /** publish() calls that waited for room in the buffer. */
   publishWaits: number;
   delivered: number;
@@ -58,6 +66,23 @@ export interface KafkaBusStats {
   skipped: number;
   /** Messages behind the end of the partitions of every subscription, as of their last batch. */
   consumerLag: number;
+}
+
+/** A pending batch is sent at once when it reaches this many messages... */
+export const PUBLISH_BATCH_MESSAGES = 500;
+/** ... or this many bytes of keys and values (well under Kafka's default 1 MB per request). */
+export const PUBLISH_BATCH_BYTES = 512 * 1024;
+
+/** Publishes to one topic waiting to go out in one produce request. */
+interface PendingBatch {
+  readonly messages: {
+    key: string | null;
+    value: string | Buffer | null;
+    headers?: Record<string, string>;
+  }[];
+  readonly waiters: { count: number; resolve: () => void; reject: (e: Error) => void }[];
+  bytes: number;
+  timer: NodeJS.Timeout | undefined;
 }
 
 const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -90,6 +115,7 @@ export class KafkaBus implements MessageBus {
   readonly stats: KafkaBusStats = {
     published: 0,
     publishErrors: 0,
+    produceRequests: 0,
     publishWaits: 0,
     delivered: 0,
     handlerErrors: 0,
@@ -104,6 +130,11 @@ export class KafkaBus implements MessageBus {
   private readonly lagByPartition = new Map<string, number>();
   private buffered = 0;
   private readonly roomWaiters: (() => void)[] = [];
+  private readonly pending = new Map<string, PendingBatch>();
+  private readonly sending = new Set<Promise<void>>();
+  /** publish() calls between their start and joining a batch; close() waits for them. */
+  private entering = 0;
+  private readonly enteredWaiters: (() => void)[] = [];
   private closed = false;
 
   constructor(options: KafkaBusOptions) {
@@ -158,34 +189,92 @@ export class KafkaBus implements MessageBus {
     for (const w of this.roomWaiters.splice(0)) w();
   }
 
+  /**
+   * Resolves once Kafka acknowledged the messages (acks from all in-sync replicas). Publishes to
+   * the same topic within `lingerMs` share one produce request; each still resolves or fails on
+   * its own account.
+   */
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new PanoptesError('BUS_ERROR', 'bus is closed');
     if (messages.length === 0) return;
-    const producer = await this.getProducer();
-    await this.reserve(messages.length);
+    this.entering++;
+    let producer: Producer;
     try {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: messages.map((m) => ({
+      producer = await this.getProducer();
+      await this.reserve(messages.length);
+    } catch (e) {
+      this.entered();
+      throw e;
+    }
+    await new Promise<void>((resolve, reject) => {
+      let batch = this.pending.get(topic);
+      if (batch === undefined) {
+        batch = { messages: [], waiters: [], bytes: 0, timer: undefined };
+        this.pending.set(topic, batch);
+      }
+      for (const m of messages) {
+        batch.messages.push({
           key: m.key,
           value: m.value,
           ...(m.headers === undefined ? {} : { headers: { ...m.headers } }),
-        })),
-      });
-      this.stats.published += messages.length;
-    } catch (e) {
-      this.stats.publishErrors++;
-      throw new PanoptesError(
-        'BUS_ERROR',
-        `publishing ${messages.length} message(s) to ${topic}: ${errorMessage(e)}`,
-        {
-          cause: e,
+        });
+        batch.bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+      }
+      batch.waiters.push({ count: messages.length, resolve, reject });
+      this.entered();
+      const linger = this.options.lingerMs ?? 5;
+      if (
+        this.closed ||
+        linger <= 0 ||
+        batch.messages.length >= PUBLISH_BATCH_MESSAGES ||
+        batch.bytes >= PUBLISH_BATCH_BYTES
+      ) {
+        this.flush(topic, producer);
+      } else {
+        batch.timer ??= setTimeout(() => this.flush(topic, producer), linger);
+      }
+    });
+  }
+
+  private entered(): void {
+    this.entering--;
+    if (this.entering === 0) for (const w of this.enteredWaiters.splice(0)) w();
+  }
+
+  /** Sends the pending batch of a topic as one request and settles its publishes. */
+  private flush(topic: string, producer: Producer): void {
+    const batch = this.pending.get(topic);
+    if (batch === undefined) return;
+    this.pending.delete(topic);
+    if (batch.timer !== undefined) clearTimeout(batch.timer);
+    this.stats.produceRequests++;
+    const sent = producer
+      .send({ topic, acks: -1, messages: batch.messages })
+      .then(
+        () => {
+          this.stats.published += batch.messages.length;
+          for (const w of batch.waiters) w.resolve();
         },
-      );
-    } finally {
-      this.release(messages.length);
-    }
+        (e: unknown) => {
+          this.stats.publishErrors += batch.waiters.length;
+          for (const w of batch.waiters) {
+            w.reject(
+              new PanoptesError(
+                'BUS_ERROR',
+                `publishing ${w.count} message(s) to ${topic}: ${errorMessage(e)}`,
+                {
+                  cause: e,
+                },
+              ),
+            );
+          }
+        },
+      )
+      .finally(() => {
+        this.release(batch.messages.length);
+        this.sending.delete(sent);
+      });
+    this.sending.add(sent);
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -368,6 +457,11 @@ export class KafkaBus implements MessageBus {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Publishes already accepted go out before the producer disconnects.
+    while (this.entering > 0) await new Promise<void>((r) => this.enteredWaiters.push(r));
+    if (this.producer !== undefined)
+      for (const topic of [...this.pending.keys()]) this.flush(topic, this.producer);
+    await Promise.all([...this.sending]);
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     this.consumers.clear();
     await this.producer?.disconnect();

@@ -37,6 +37,7 @@ const busSchema = z
     client_id: nonEmpty().default('panoptes'),
     session_timeout_ms: int(3000, 300_000).default(10_000),
     max_buffered_messages: int(1, 10_000_000).default(20_000),
+    linger_ms: int(0, 1000).default(5),
     global_topic: z.boolean({ error: 'must be true or false' }).default(false),
   })
   .superRefine((b, ctx) => {

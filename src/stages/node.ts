@@ -69,6 +69,7 @@ export async function openBackends(
             logger,
             sessionTimeoutMs: config.bus.session_timeout_ms,
             maxBufferedMessages: config.bus.max_buffered_messages,
+            lingerMs: config.bus.linger_ms,
           })
         : new MemoryBus({ partitions: config.bus.partitions, retention: config.bus.retention });
     return { bus, store };

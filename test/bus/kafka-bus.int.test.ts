@@ -13,7 +13,7 @@ import type { KafkaService } from '../services/kafka.js';
 let kafka: KafkaService;
 const buses: KafkaBus[] = [];
 
-function bus(extra: { maxBufferedMessages?: number } = {}): KafkaBus {
+function bus(extra: { maxBufferedMessages?: number; lingerMs?: number } = {}): KafkaBus {
   const b = new KafkaBus({
     brokers: kafka.brokers,
     logger: silentLogger,
@@ -173,5 +173,51 @@ describe('KafkaBus', () => {
     );
     expect(b.stats.published).toBe(40);
     expect(b.stats.publishWaits).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('sends publishes made within lingerMs in one produce request, each settled on its own; 0 sends each alone', async () => {
+    const topic = `t-${randomUUID()}`;
+    const lingering = bus({ lingerMs: 200 });
+    await lingering.publish(topic, [{ key: 'warm', value: 'up' }]); // connects, creates the topic
+    const before = lingering.stats.produceRequests;
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => lingering.publish(topic, [{ key: `k${i % 3}`, value: `${i}` }])),
+    );
+    expect(lingering.stats.produceRequests - before).toBe(1);
+    expect(lingering.stats.published).toBe(31);
+
+    const alone = bus({ lingerMs: 0 });
+    await alone.publish(topic, [{ key: 'warm', value: 'up' }]);
+    const first = alone.stats.produceRequests;
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) => alone.publish(topic, [{ key: 'a', value: `${i}` }])),
+    );
+    expect(alone.stats.produceRequests - first).toBe(5);
+
+    // What a consumer reads: every message once, one key in publish order.
+    const got: string[] = [];
+    const sub = await alone.subscribe({
+      groupId: `g-${randomUUID()}`,
+      topics: [topic],
+      fromBeginning: true,
+      handler: (m) => {
+        if (m.key === 'k1') got.push(m.value?.toString() ?? '');
+        return Promise.resolve();
+      },
+    });
+    await until(() => got.length === 10, 30_000, '10 messages of k1');
+    await sub.stop();
+    expect(got).toEqual(['1', '4', '7', '10', '13', '16', '19', '22', '25', '28']);
+  }, 60_000);
+
+  it('sends what is still lingering when closed', async () => {
+    const topic = `t-${randomUUID()}`;
+    const b = new KafkaBus({ brokers: kafka.brokers, logger: silentLogger, lingerMs: 1000 });
+    await b.publish(topic, [{ key: 'warm', value: 'up' }]);
+    const late = b.publish(topic, [{ key: 'k', value: 'last' }]);
+    await b.close();
+    await late;
+    expect(b.stats.published).toBe(2);
+    await expect(b.publish(topic, [{ key: 'k', value: 'x' }])).rejects.toThrow(/bus is closed/);
   }, 60_000);
 });

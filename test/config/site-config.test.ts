@@ -59,6 +59,7 @@ describe('parseSiteConfig defaults', () => {
         client_id: 'panoptes',
         session_timeout_ms: 10_000,
         max_buffered_messages: 20_000,
+        linger_ms: 5,
         global_topic: false,
       },
       store: { type: 'memory', key_prefix: 'panoptes', url: 'redis://127.0.0.1:6379' },

@@ -105,7 +105,7 @@ const fields = fc.record(
       fc.uniqueArray(metric, {
         minLength: 1,
         maxLength: 3,
-        selector: (m) => `${String(m.metric_type)}:${String(m.metric_name)}`,
+        selector: (m: Json) => `${String(m['metric_type'])}:${String(m['metric_name'])}`,
       }),
       fc.oneof(fc.array(metric, { maxLength: 5 }), fc.constantFrom(null, {}, undefined)),
     ),
