@@ -4,11 +4,14 @@
  *   npm run bench -- --quick      a representative subset (dsl, snmp at 100 devices, pipeline at
  *                                 1000 devices, consumer at 20k groups), under 3 minutes
  *   npm run bench -- NAME [NAME]  the named ones
- * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json.
- * A progress bar on stderr shows which benchmark runs and what it is doing.
+ *   npm run bench -- charts       only redraw the charts from bench/results
+ * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json;
+ * then the SVG charts in bench/charts/ are drawn again from every results file. A progress bar
+ * on stderr shows which benchmark runs and what it is doing.
  */
 import { SingleBar } from 'cli-progress';
 import { main as actors } from './actors.bench.js';
+import { main as charts } from './charts.js';
 import { main as consumer } from './consumer.bench.js';
 import { main as dsl } from './dsl.bench.js';
 import { main as pipeline } from './pipeline.bench.js';
@@ -36,11 +39,15 @@ async function run(argv: readonly string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const unknownFlags = argv.filter((a) => a.startsWith('-') && a !== '--quick');
   const names = argv.filter((a) => !a.startsWith('-'));
+  if (names.length === 1 && names[0] === 'charts' && !quick) {
+    for (const file of await charts()) console.log(`wrote ${file}`);
+    return 0;
+  }
   const unknown = names.filter((n) => !Object.hasOwn(BENCHES, n));
   if (unknown.length > 0 || unknownFlags.length > 0) {
     console.error(
       `unknown ${unknown.length > 0 ? `benchmark: ${unknown.join(', ')}` : `option: ${unknownFlags.join(', ')}`} ` +
-        `(benchmarks: ${Object.keys(BENCHES).join(', ')}; option: --quick)`,
+        `(benchmarks: ${Object.keys(BENCHES).join(', ')}; option: --quick; or charts alone)`,
     );
     return 2;
   }
@@ -61,6 +68,8 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   bar.update(selected.length, { bench: 'all', task: 'done' });
   bar.stop();
+  console.log('\n== charts ==');
+  for (const file of await charts()) console.log(`wrote ${file}`);
   return 0;
 }
 

@@ -211,6 +211,11 @@ export async function runSnmpBench(options: SnmpBenchOptions = {}): Promise<Benc
 export async function main(): Promise<void> {
   const rows = await runSnmpBench();
   printTable(rows, 'snmpbulkwalk');
-  const file = writeResults('snmp', rows, { root: '1.3.6.1.2.1', note: 'CPU of the polling process only' });
+  const file = writeResults('snmp', rows, {
+    root: '1.3.6.1.2.1',
+    devices: Number(process.env['SNMP_BENCH_DEVICES'] ?? 500),
+    interfaces: Number(process.env['SNMP_BENCH_INTERFACES'] ?? 24),
+    note: 'CPU of the polling process only; one simulator port per device, community public',
+  });
   console.log(`\nwritten: ${file}`);
 }
