@@ -200,8 +200,22 @@ export function metricsGroupToJson(group: MetricsGroup): Record<string, unknown>
   };
 }
 
+/** Names already seen to match NAME_PATTERN; bounded, since names come from plugins. */
+const knownNames = new Set<string>();
+const KNOWN_NAMES_MAX = 10_000;
+
 function numberText(v: MetricValue): string {
-  return typeof v === 'bigint' ? v.toString() : JSON.stringify(v);
+  // For a finite number String() and JSON.stringify() write the same digits.
+  return typeof v === 'bigint' || Number.isFinite(v) ? String(v) : JSON.stringify(v);
+}
+
+/** A name as a JSON string: names known to match NAME_PATTERN need no escaping. */
+function nameText(v: string): string {
+  return knownNames.has(v) ? `"${v}"` : JSON.stringify(v);
+}
+
+function typeText(v: MetricType): string {
+  return v === 'counter' ? '"counter"' : v === 'gauge' ? '"gauge"' : JSON.stringify(v);
 }
 
 /**
@@ -231,14 +245,14 @@ function resourceJsonText(resource: Resource): string {
 export function metricsGroupToJsonText(group: MetricsGroup): string {
   let dims = '';
   for (const d of group.dimensions) {
-    dims += `${dims === '' ? '' : ','}{"dimension_name":${JSON.stringify(d.dimension_name)},"dimension_value":${JSON.stringify(d.dimension_value)}}`;
+    dims += `${dims === '' ? '' : ','}{"dimension_name":${nameText(d.dimension_name)},"dimension_value":${JSON.stringify(d.dimension_value)}}`;
   }
   let metrics = '';
   for (const m of group.metrics) {
     metrics +=
-      `${metrics === '' ? '' : ','}{"metric_name":${JSON.stringify(m.metric_name)},` +
-      `"metric_value":${numberText(m.metric_value)},"metric_type":${JSON.stringify(m.metric_type)},` +
-      `"metric_creation_timestamp":${JSON.stringify(m.metric_creation_timestamp)}}`;
+      `${metrics === '' ? '' : ','}{"metric_name":${nameText(m.metric_name)},` +
+      `"metric_value":${numberText(m.metric_value)},"metric_type":${typeText(m.metric_type)},` +
+      `"metric_creation_timestamp":${numberText(m.metric_creation_timestamp)}}`;
   }
   return (
     `{"metrics_group_schema_version":${JSON.stringify(group.metrics_group_schema_version)},` +
@@ -260,10 +274,6 @@ export function rememberValidResource(resource: Resource): boolean {
     checkedResources.add(resource);
   return true;
 }
-
-/** Names already seen to match NAME_PATTERN; bounded, since names come from plugins. */
-const knownNames = new Set<string>();
-const KNOWN_NAMES_MAX = 10_000;
 
 function isName(v: unknown): boolean {
   if (typeof v !== 'string') return false;

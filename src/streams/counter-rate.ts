@@ -50,15 +50,20 @@ export interface CounterSample {
   readonly maxRatePerSecond?: number;
 }
 
+export type RateSkipReason = 'first' | 'reboot' | 'gap' | 'reset' | 'time';
+
 export type RateResult =
   | { readonly kind: 'rate'; readonly perSecond: number; readonly wrapped: boolean }
-  | { readonly kind: 'none'; readonly reason: 'first' | 'reboot' | 'gap' | 'reset' | 'time' };
+  | { readonly kind: 'none'; readonly reason: RateSkipReason };
 
 interface Last {
   value: bigint;
   timestamp: number;
   sysUpTime: number | undefined;
 }
+
+/** The series of one group: the metric part of the series key -> last sample. */
+export type GroupSeries = Map<string, Last>;
 
 const TWO_32 = 2n ** 32n;
 
@@ -67,48 +72,128 @@ export interface CounterCheckpoint {
   readonly series: Readonly<Record<string, { value: string; timestamp: number; sysUpTime?: number }>>;
 }
 
+function parsesAs(text: string, kind: 'array' | 'string'): boolean {
+  try {
+    const v: unknown = JSON.parse(text);
+    return kind === 'array' ? Array.isArray(v) : typeof v === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Splits a series key into the group part (`seriesKeyPrefix`: a JSON array and ':') and the
+ * metric part (a JSON string). Keys that `seriesKey` did not make have no group part. Not on the
+ * hot path: polls reach their series by group and metric directly.
+ */
+function splitSeriesKey(series: string): [string, string] {
+  // `]:"` may also occur inside the array (a value ending in "]:"); only one split leaves a whole
+  // JSON array before it and a JSON string after it.
+  for (let at = series.indexOf(']:"'); at >= 0; at = series.indexOf(']:"', at + 1)) {
+    const prefix = series.slice(0, at + 2);
+    const metric = series.slice(at + 2);
+    if (parsesAs(prefix.slice(0, -1), 'array') && parsesAs(metric, 'string')) return [prefix, metric];
+  }
+  return ['', series];
+}
+
 export class CounterHistory {
-  private readonly last = new Map<string, Last>();
+  /** Series by group (the part of the key shared by a group's metrics), then by metric. */
+  private readonly groups = new Map<string, GroupSeries>();
+  private count = 0;
+  /** Whether the last rate rateIn() returned came from a Counter32 wrap. */
+  lastWrapped = false;
 
   get size(): number {
-    return this.last.size;
+    return this.count;
+  }
+
+  /** The series of one group, by `seriesKeyPrefix(resource, dimensions)`, for rateIn(). */
+  groupSeries(prefix: string): GroupSeries {
+    let group = this.groups.get(prefix);
+    if (group === undefined) {
+      group = new Map();
+      this.groups.set(prefix, group);
+    }
+    return group;
   }
 
   /** Records the sample and returns the rate since the previous one, or why there is none. */
   update(sample: CounterSample): RateResult {
-    const value = typeof sample.value === 'bigint' ? sample.value : BigInt(Math.trunc(sample.value));
-    const prev = this.last.get(sample.series);
-    this.last.set(sample.series, { value, timestamp: sample.timestamp, sysUpTime: sample.sysUpTime });
-    if (prev === undefined) return { kind: 'none', reason: 'first' };
-    if (sample.sysUpTime !== undefined && prev.sysUpTime !== undefined && sample.sysUpTime < prev.sysUpTime) {
-      return { kind: 'none', reason: 'reboot' };
+    const [prefix, metric] = splitSeriesKey(sample.series);
+    const r = this.rateIn(
+      this.groupSeries(prefix),
+      metric,
+      sample.value,
+      sample.width,
+      sample.scale,
+      sample.maxRatePerSecond,
+      sample.timestamp,
+      sample.intervalSeconds,
+      sample.sysUpTime,
+    );
+    return typeof r === 'number'
+      ? { kind: 'rate', perSecond: r, wrapped: this.lastWrapped }
+      : { kind: 'none', reason: r };
+  }
+
+  /**
+   * update() without building a sample or a result (the per-counter hot path of every poll):
+   * the rate per second, or the reason there is none. `metric` is the metric part of the series
+   * key within `group` (from groupSeries).
+   */
+  rateIn(
+    group: GroupSeries,
+    metric: string,
+    sampleValue: bigint | number,
+    width: CounterWidth,
+    scale: number | undefined,
+    maxRatePerSecond: number | undefined,
+    timestamp: number,
+    intervalSeconds: number,
+    sysUpTime: number | undefined,
+  ): number | RateSkipReason {
+    const value = typeof sampleValue === 'bigint' ? sampleValue : BigInt(Math.trunc(sampleValue));
+    const prev = group.get(metric);
+    if (prev === undefined) {
+      group.set(metric, { value, timestamp, sysUpTime });
+      this.count++;
+      return 'first';
     }
-    const elapsed = sample.timestamp - prev.timestamp;
-    if (!(elapsed > 0)) return { kind: 'none', reason: 'time' };
-    if (elapsed > 3 * sample.intervalSeconds) return { kind: 'none', reason: 'gap' };
-    let delta = value - prev.value;
-    let wrapped = false;
+    const prevValue = prev.value;
+    const prevTimestamp = prev.timestamp;
+    const prevUpTime = prev.sysUpTime;
+    prev.value = value;
+    prev.timestamp = timestamp;
+    prev.sysUpTime = sysUpTime;
+    if (sysUpTime !== undefined && prevUpTime !== undefined && sysUpTime < prevUpTime) return 'reboot';
+    const elapsed = timestamp - prevTimestamp;
+    if (!(elapsed > 0)) return 'time';
+    if (elapsed > 3 * intervalSeconds) return 'gap';
+    let delta = value - prevValue;
+    this.lastWrapped = false;
     if (delta < 0n) {
-      if (sample.width === 64) return { kind: 'none', reason: 'reset' };
-      const scale = sample.scale ?? 1;
-      const wrappedDelta =
-        delta + (Number.isSafeInteger(scale) && scale > 1 ? TWO_32 * BigInt(scale) : TWO_32);
+      if (width === 64) return 'reset';
+      const s = scale ?? 1;
+      const wrappedDelta = delta + (Number.isSafeInteger(s) && s > 1 ? TWO_32 * BigInt(s) : TWO_32);
       const perSecond = Number(wrappedDelta) / elapsed;
-      if (
-        wrappedDelta < 0n ||
-        (sample.maxRatePerSecond !== undefined && perSecond > sample.maxRatePerSecond)
-      ) {
-        return { kind: 'none', reason: 'reset' };
+      if (wrappedDelta < 0n || (maxRatePerSecond !== undefined && perSecond > maxRatePerSecond)) {
+        return 'reset';
       }
       delta = wrappedDelta;
-      wrapped = true;
+      this.lastWrapped = true;
     }
-    return { kind: 'rate', perSecond: Number(delta) / elapsed, wrapped };
+    return Number(delta) / elapsed;
   }
 
   /** Forgets a series (e.g. an interface that disappeared). */
   forget(series: string): void {
-    this.last.delete(series);
+    const [prefix, metric] = splitSeriesKey(series);
+    const group = this.groups.get(prefix);
+    if (group?.delete(metric) === true) {
+      this.count--;
+      if (group.size === 0) this.groups.delete(prefix);
+    }
   }
 
   /**
@@ -117,23 +202,29 @@ export class CounterHistory {
    */
   prune(timestamp: number): number {
     let n = 0;
-    for (const [key, l] of this.last) {
-      if (l.timestamp < timestamp) {
-        this.last.delete(key);
-        n++;
+    for (const [prefix, group] of this.groups) {
+      for (const [metric, l] of group) {
+        if (l.timestamp < timestamp) {
+          group.delete(metric);
+          n++;
+        }
       }
+      if (group.size === 0) this.groups.delete(prefix);
     }
+    this.count -= n;
     return n;
   }
 
   toJSON(): CounterCheckpoint {
     const series: Record<string, { value: string; timestamp: number; sysUpTime?: number }> = {};
-    for (const [key, l] of this.last) {
-      series[key] = {
-        value: l.value.toString(),
-        timestamp: l.timestamp,
-        ...(l.sysUpTime === undefined ? {} : { sysUpTime: l.sysUpTime }),
-      };
+    for (const [prefix, group] of this.groups) {
+      for (const [metric, l] of group) {
+        series[prefix + metric] = {
+          value: l.value.toString(),
+          timestamp: l.timestamp,
+          ...(l.sysUpTime === undefined ? {} : { sysUpTime: l.sysUpTime }),
+        };
+      }
     }
     return { version: 1, series };
   }
@@ -142,7 +233,10 @@ export class CounterHistory {
     const history = new CounterHistory();
     for (const [key, l] of Object.entries(checkpoint.series)) {
       if (!/^\d+$/.test(l.value) || !Number.isFinite(l.timestamp)) continue;
-      history.last.set(key, { value: BigInt(l.value), timestamp: l.timestamp, sysUpTime: l.sysUpTime });
+      const [prefix, metric] = splitSeriesKey(key);
+      const group = history.groupSeries(prefix);
+      if (!group.has(metric)) history.count++;
+      group.set(metric, { value: BigInt(l.value), timestamp: l.timestamp, sysUpTime: l.sysUpTime });
     }
     return history;
   }

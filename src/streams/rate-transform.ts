@@ -33,57 +33,91 @@ export interface RateTransformOutput {
   readonly skipped: Readonly<Record<string, number>>;
 }
 
-/** Counter names to turn into rates, by metrics group type. */
+/** Counter names to turn into rates, by metrics group type (per transforms list, built once). */
+const byTypeCache = new WeakMap<readonly RateRule[], Map<string, Set<string>>>();
+
 function countersByType(transforms: readonly RateRule[]): Map<string, Set<string>> {
+  const cached = byTypeCache.get(transforms);
+  if (cached !== undefined) return cached;
   const byType = new Map<string, Set<string>>();
   for (const t of transforms) {
     let set = byType.get(t.metricsGroupType);
     if (set === undefined) byType.set(t.metricsGroupType, (set = new Set()));
     for (const c of t.counters) set.add(c);
   }
+  byTypeCache.set(transforms, byType);
   return byType;
+}
+
+/** The metric part of series keys, `JSON.stringify("<type>.<metric>")`, made once per pair. */
+const metricKeys = new Map<string, Map<string, string>>();
+
+function metricKey(type: string, metric: string): string {
+  let byMetric = metricKeys.get(type);
+  if (byMetric === undefined) {
+    byMetric = new Map();
+    metricKeys.set(type, byMetric);
+  }
+  let key = byMetric.get(metric);
+  if (key === undefined) {
+    key = JSON.stringify(`${type}.${metric}`);
+    // Names come from plugins' transforms, a small fixed set; the bound only guards against misuse.
+    if (byMetric.size < 10_000) byMetric.set(metric, key);
+  }
+  return key;
+}
+
+function hasGauge(metrics: readonly Metric[], name: string): boolean {
+  for (const m of metrics) if (m.metric_type === 'gauge' && m.metric_name === name) return true;
+  return false;
 }
 
 export function applyRateTransforms(input: RateTransformInput): RateTransformOutput {
   const skipped: Record<string, number> = {};
   if (input.transforms.length === 0) return { groups: input.groups, rates: 0, skipped };
   const byType = countersByType(input.transforms);
+  const history = input.history;
+  const sysUpTime = input.sysUpTime;
   let rates = 0;
   const groups = input.groups.map((group) => {
-    const names = byType.get(group.metrics_group_type);
+    const type = group.metrics_group_type;
+    const names = byType.get(type);
     if (names === undefined) return group;
     const hints = input.counters?.get(group);
-    const prefix = seriesKeyPrefix(
-      input.resourceId,
-      group.dimensions.map((d) => ({ name: d.dimension_name, value: d.dimension_value })),
+    const series = history.groupSeries(
+      seriesKeyPrefix(
+        input.resourceId,
+        group.dimensions.map((d) => ({ name: d.dimension_name, value: d.dimension_value })),
+      ),
     );
-    const gauges = new Set(group.metrics.filter((m) => m.metric_type === 'gauge').map((m) => m.metric_name));
-    const added: Metric[] = [];
+    let added: Metric[] | undefined;
     for (const m of group.metrics) {
-      if (m.metric_type !== 'counter' || !names.has(m.metric_name) || gauges.has(m.metric_name)) continue;
-      const hint = hints?.[m.metric_name];
-      const result = input.history.update({
-        series: prefix + JSON.stringify(`${group.metrics_group_type}.${m.metric_name}`),
-        value: m.metric_value,
-        width: hint?.width ?? 64,
-        ...(hint?.scale === undefined ? {} : { scale: hint.scale }),
-        ...(hint?.maxPerSecond === undefined ? {} : { maxRatePerSecond: hint.maxPerSecond }),
-        timestamp: m.metric_creation_timestamp,
-        intervalSeconds: group.metrics_group_interval,
-        ...(input.sysUpTime === undefined ? {} : { sysUpTime: input.sysUpTime }),
-      });
-      if (result.kind === 'rate') {
-        added.push({
-          metric_name: m.metric_name,
-          metric_value: result.perSecond,
+      const name = m.metric_name;
+      if (m.metric_type !== 'counter' || !names.has(name) || hasGauge(group.metrics, name)) continue;
+      const hint = hints?.[name];
+      const result = history.rateIn(
+        series,
+        metricKey(type, name),
+        m.metric_value,
+        hint?.width ?? 64,
+        hint?.scale,
+        hint?.maxPerSecond,
+        m.metric_creation_timestamp,
+        group.metrics_group_interval,
+        sysUpTime,
+      );
+      if (typeof result === 'number') {
+        (added ??= []).push({
+          metric_name: name,
+          metric_value: result,
           metric_type: 'gauge',
           metric_creation_timestamp: m.metric_creation_timestamp,
         });
       } else {
-        skipped[result.reason] = (skipped[result.reason] ?? 0) + 1;
+        skipped[result] = (skipped[result] ?? 0) + 1;
       }
     }
-    if (added.length === 0) return group;
+    if (added === undefined) return group;
     rates += added.length;
     return { ...group, metrics: [...group.metrics, ...added] };
   });

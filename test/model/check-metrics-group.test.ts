@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deepFreeze } from '../../src/freeze.js';
+import { stringifyJson } from '../../src/model/json.js';
 import {
   checkMetricsGroup,
   metricsGroupToJson,
@@ -39,8 +40,11 @@ function sameAsSchema(g: MetricsGroup): boolean {
   const fast = checkMetricsGroup(g, 'plugin[0]');
   const schema = parseMetricsGroup(metricsGroupToJson(g), 'plugin[0]');
   expect(fast.ok).toBe(schema.ok);
-  if (fast.ok && schema.ok)
-    expect(metricsGroupToJsonText(fast.value)).toBe(metricsGroupToJsonText(schema.value));
+  if (fast.ok && schema.ok) {
+    const text = metricsGroupToJsonText(fast.value);
+    expect(text).toBe(metricsGroupToJsonText(schema.value));
+    expect(text).toBe(stringifyJson(metricsGroupToJson(fast.value)));
+  }
   if (!fast.ok && !schema.ok) expect(fast.issues).toEqual(schema.issues);
   return schema.ok;
 }

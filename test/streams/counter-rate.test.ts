@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CounterHistory, seriesKey } from '../../src/streams/counter-rate.js';
+import { CounterHistory, seriesKey, seriesKeyPrefix } from '../../src/streams/counter-rate.js';
 import type { CounterSample } from '../../src/streams/counter-rate.js';
 
 const S = 'series-1';
@@ -189,6 +189,29 @@ describe('CounterHistory: checkpoints and series keys', () => {
       seriesKey('r1', 'a', [{ name: 'b|c', value: 'd' }]),
     );
     expect(seriesKey('r1', 'm', [])).not.toBe(seriesKey('r2', 'm', []));
+  });
+
+  it('keeps one series whether reached by its whole key or by group and metric, for any dimension text', () => {
+    const dims = [{ name: 'alias', value: 'odd ]:"quote" \\ ]:' }];
+    const key = seriesKey('r]:"1', 'interface.bits_in', dims);
+    const h = new CounterHistory();
+    h.update({ ...base, series: key, value: 100n, timestamp: 0 });
+    const group = h.groupSeries(seriesKeyPrefix('r]:"1', dims));
+    const metric = JSON.stringify('interface.bits_in');
+    expect(h.rateIn(group, metric, 160n, 64, undefined, undefined, 60, 60, undefined)).toBe(1);
+    expect(h.size).toBe(1);
+    const restored = CounterHistory.fromJSON(h.toJSON());
+    expect(Object.keys(restored.toJSON().series)).toEqual([key]);
+    expect(restored.update({ ...base, series: key, value: 280n, timestamp: 120 })).toEqual({
+      kind: 'rate',
+      perSecond: 2,
+      wrapped: false,
+    });
+    // A key that seriesKey did not make is kept whole.
+    h.update({ ...base, series: 'plain', value: 1n, timestamp: 0 });
+    expect(Object.keys(CounterHistory.fromJSON(h.toJSON()).toJSON().series).sort()).toEqual(
+      [key, 'plain'].sort(),
+    );
   });
 });
 
