@@ -36,7 +36,7 @@ export interface ResultsFile {
 }
 
 /** Display names of the snmp benchmark's subjects; other subjects show as they are named. */
-const SNMP_SUBJECTS: Readonly<Record<string, string>> = {
+export const SNMP_SUBJECTS: Readonly<Record<string, string>> = {
   snmpbulkwalk: 'snmpbulkwalk (net-snmp C)',
   'engine-inline': 'Panoptes-TS engine (inline decode)',
   'engine-pool': 'Panoptes-TS engine (Piscina decode pool)',

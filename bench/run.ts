@@ -4,9 +4,10 @@
  *   npm run bench -- --quick      a representative subset (dsl, snmp at 100 devices, pipeline at
  *                                 1000 devices, consumer at 20k groups), under 3 minutes
  *   npm run bench -- NAME [NAME]  the named ones
- *   npm run bench -- charts       only redraw the charts from bench/results
+ *   npm run bench -- report       only redraw the charts and BENCHMARKS.md's figures from bench/results
  * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json;
- * then the SVG charts in bench/charts/ are drawn again from every results file. A progress bar
+ * then the SVG charts in bench/charts/ and the figures in BENCHMARKS.md are written again from
+ * every results file. A progress bar
  * on stderr shows which benchmark runs and what it is doing.
  */
 import { SingleBar } from 'cli-progress';
@@ -14,6 +15,7 @@ import { main as actors } from './actors.bench.js';
 import { main as charts } from './charts.js';
 import { main as consumer } from './consumer.bench.js';
 import { main as dsl } from './dsl.bench.js';
+import { main as markdown } from './markdown.js';
 import { main as pipeline } from './pipeline.bench.js';
 import { main as snmp } from './snmp.bench.js';
 
@@ -35,19 +37,27 @@ const BENCHES: Readonly<Record<string, (o: BenchOptions) => void | Promise<void>
 
 const QUICK = ['dsl', 'snmp', 'pipeline', 'consumer'];
 
+/** Charts and BENCHMARKS.md's figures from every results file. */
+async function report(): Promise<void> {
+  console.log('\n== report ==');
+  for (const file of await charts()) console.log(`wrote ${file}`);
+  const sections = await markdown();
+  console.log(`wrote BENCHMARKS.md: ${sections.join(', ')}`);
+}
+
 async function run(argv: readonly string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const unknownFlags = argv.filter((a) => a.startsWith('-') && a !== '--quick');
   const names = argv.filter((a) => !a.startsWith('-'));
-  if (names.length === 1 && names[0] === 'charts' && !quick) {
-    for (const file of await charts()) console.log(`wrote ${file}`);
+  if (names.length === 1 && names[0] === 'report' && !quick) {
+    await report();
     return 0;
   }
   const unknown = names.filter((n) => !Object.hasOwn(BENCHES, n));
   if (unknown.length > 0 || unknownFlags.length > 0) {
     console.error(
       `unknown ${unknown.length > 0 ? `benchmark: ${unknown.join(', ')}` : `option: ${unknownFlags.join(', ')}`} ` +
-        `(benchmarks: ${Object.keys(BENCHES).join(', ')}; option: --quick; or charts alone)`,
+        `(benchmarks: ${Object.keys(BENCHES).join(', ')}; option: --quick; or report alone)`,
     );
     return 2;
   }
@@ -68,8 +78,7 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   bar.update(selected.length, { bench: 'all', task: 'done' });
   bar.stop();
-  console.log('\n== charts ==');
-  for (const file of await charts()) console.log(`wrote ${file}`);
+  await report();
   return 0;
 }
 

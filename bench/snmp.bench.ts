@@ -128,7 +128,7 @@ async function snmpbulkwalkSubject(task: Omit<PollerTask, 'subject'>): Promise<P
   const script = [
     `printf '%s\\n' "$PORTS" | xargs -P ${task.concurrency} -I{} \\`,
     `  snmpbulkwalk -v2c -c ${COMMUNITY} -On -Oq -Cr${task.maxRepetitions} -t 5 -r 2 -m '' ${task.host}:{} ${task.root} \\`,
-    `  | wc -l`,
+    `  | grep -vc 'No more variables left'`,
     'times',
   ].join('\n');
   const t0 = performance.now();

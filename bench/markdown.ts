@@ -1,0 +1,238 @@
+/**
+ * The figures of BENCHMARKS.md, written from `bench/results/<name>.json`: each benchmark's table
+ * and its verdict against the goals go between `<!-- results:NAME -->` and
+ * `<!-- /results:NAME -->` in BENCHMARKS.md, so every figure there comes from the last run of
+ * `npm run bench` and nothing is copied by hand. The prose around the markers says what each
+ * benchmark measures and carries no figures.
+ *
+ * A benchmark without a results file keeps what its section holds and is named in the log; a
+ * marker that is missing or unclosed is an error naming BENCHMARKS.md.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
+import { readResults, SNMP_SUBJECTS, subtitle } from './charts.js';
+import type { ResultsFile } from './charts.js';
+import { RESULTS_DIR } from './lib/report.js';
+
+export const BENCHMARKS_MD = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
+
+/** Goals from the project's brief. */
+export const GOALS = {
+  /** CPU per varbind of the engine at most this many times snmpbulkwalk's. */
+  snmpVsBulkwalk: 1.5,
+  /** ... and at most this share of snmp_exporter's. */
+  snmpVsExporter: 0.5,
+  /** Devices of 24 interfaces one core keeps on a 60 s interval. */
+  devicesPerCore: 10_000,
+} as const;
+
+type Row = readonly string[];
+
+function table(header: Row, rows: readonly Row[], align: readonly ('l' | 'r')[]): string {
+  const line = (cells: Row): string => `| ${cells.join(' | ')} |`;
+  return [line(header), line(align.map((a) => (a === 'r' ? '---:' : '---'))), ...rows.map(line)].join('\n');
+}
+
+/** 12,345 / 123.4 / 1.23 / 0.0123: whole numbers from 1000, else three significant digits. */
+export function num(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return 'n/a';
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (v === 0) return '0';
+  return Number(v.toPrecision(3)).toString();
+}
+
+function value(r: ResultsFile, subject: string, metric: string): number | undefined {
+  return r.rows.find((x) => x.subject === subject && x.metric === metric)?.value;
+}
+
+function subjects(r: ResultsFile): string[] {
+  return [...new Set(r.rows.map((x) => x.subject))];
+}
+
+const verdict = (met: boolean): string => (met ? '**met**' : '**not met**');
+
+function source(r: ResultsFile, name: string): string {
+  return `From \`bench/results/${name}.json\` (${subtitle(r.machine)}).`;
+}
+
+function snmpSection(r: ResultsFile): string {
+  const ref = value(r, 'snmpbulkwalk', 'cpu_us_per_varbind');
+  const rows = subjects(r)
+    .filter((s) => s !== 'simulator')
+    .map((s) => {
+      const cpu = value(r, s, 'cpu_us_per_varbind');
+      return [
+        SNMP_SUBJECTS[s] ?? s,
+        num(cpu),
+        num(value(r, s, 'user_us_per_varbind')),
+        num(value(r, s, 'system_us_per_varbind')),
+        num(value(r, s, 'varbinds')),
+        num(value(r, s, 'errors')),
+        cpu === undefined || ref === undefined || ref === 0 ? 'n/a' : `${(cpu / ref).toFixed(2)}x`,
+      ];
+    });
+  const out = [
+    source(r, 'snmp'),
+    '',
+    table(
+      ['subject', 'CPU us per varbind', 'user', 'system', 'varbinds', 'errors', 'ratio to snmpbulkwalk'],
+      rows,
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+  ];
+  const engine = value(r, 'engine-inline', 'cpu_us_per_varbind');
+  const exporter = value(r, 'snmp_exporter', 'cpu_us_per_varbind');
+  if (engine !== undefined && ref !== undefined && exporter !== undefined) {
+    out.push(
+      '',
+      `- Goal: CPU per varbind within ${GOALS.snmpVsBulkwalk}x of \`snmpbulkwalk\`: ` +
+        `${num(engine)} against ${num(ref)} us, ${(engine / ref).toFixed(2)}x, ` +
+        `${verdict(engine <= GOALS.snmpVsBulkwalk * ref)}.`,
+      `- Goal: at most half of \`snmp_exporter\`'s: ${num(engine)} against ${num(exporter)} us, ` +
+        `${(engine / exporter).toFixed(2)}x, ${verdict(engine <= GOALS.snmpVsExporter * exporter)}.`,
+    );
+  }
+  const sim = value(r, 'simulator', 'simulator_varbinds_per_cpu_second');
+  if (sim !== undefined) {
+    out.push(`- The simulator answered ${num(sim)} varbinds per CPU-second of its own over the whole run.`);
+  }
+  return out.join('\n');
+}
+
+const PIPELINE_ROWS: readonly (readonly [string, string])[] = [
+  ['interval', 'interval (s)'],
+  ['load', 'load (devices per 60 s)'],
+  ['CPU use in the median window', 'CPU used (cores)'],
+  ['varbinds per CPU-second', 'varbinds per CPU-second'],
+  ['metrics per CPU-second', 'metrics per CPU-second'],
+  ['groups per CPU-second', 'metrics groups per CPU-second'],
+  ['CPU per plugin run', 'CPU ms per plugin run (median window)'],
+  ['CPU per plugin run, best window', 'CPU ms per plugin run, best window'],
+  ['CPU per plugin run, worst window', 'CPU ms per plugin run, worst window'],
+  ['devices one core keeps at 60 s', 'devices one core keeps at 60 s'],
+  ['measured windows', 'intervals measured'],
+  ['plugin runs per window', 'plugin runs per interval (median window)'],
+  ['ticks skipped (run still in flight)', 'ticks skipped (run still in flight)'],
+  ['heap per device', 'heap per device (bytes, after GC)'],
+  ['RSS per device', 'RSS per device (bytes)'],
+];
+
+function fleetSize(subject: string): number {
+  return Number(/^(\d+)/.exec(subject)?.[1] ?? NaN);
+}
+
+function pipelineSection(r: ResultsFile): string {
+  const fleets = subjects(r).sort((a, b) => fleetSize(a) - fleetSize(b));
+  const rows = PIPELINE_ROWS.filter(([metric]) => fleets.some((f) => value(r, f, metric) !== undefined)).map(
+    ([metric, label]) => [label, ...fleets.map((f) => num(value(r, f, metric)))],
+  );
+  const out = [
+    source(r, 'pipeline'),
+    '',
+    table(['', ...fleets], rows, ['l', ...fleets.map(() => 'r' as const)]),
+  ];
+  // The verdict comes from the heaviest load measured, and only if it was kept up with.
+  const heaviest = fleets.reduce<string | undefined>(
+    (best, f) => ((value(r, f, 'load') ?? 0) > (value(r, best ?? '', 'load') ?? -1) ? f : best),
+    undefined,
+  );
+  if (heaviest !== undefined) {
+    const perCore = value(r, heaviest, 'devices one core keeps at 60 s') ?? 0;
+    const load = value(r, heaviest, 'load') ?? 0;
+    const runs = value(r, heaviest, 'plugin runs per window') ?? 0;
+    const skipped = value(r, heaviest, 'ticks skipped (run still in flight)') ?? 0;
+    const interval = value(r, heaviest, 'interval') ?? 0;
+    const expected = fleetSize(heaviest) * 2;
+    const keptUp = skipped === 0 && runs >= 0.99 * expected;
+    out.push(
+      '',
+      `- Goal: one core sustains ${GOALS.devicesPerCore.toLocaleString('en-US')} devices x 24 interfaces ` +
+        `on a 60 s interval. At the heaviest load measured (${heaviest} every ${num(interval)} s, ` +
+        `${num(load)} devices per 60 s) the poller ${keptUp ? 'completed every run' : `completed ${num(runs)} of ${num(expected)} runs per interval`} ` +
+        `at ${num(perCore)} devices per core: ${verdict(keptUp && perCore >= GOALS.devicesPerCore)}.`,
+    );
+  }
+  return out.join('\n');
+}
+
+/** A table of every metric of every subject, for the benchmarks with one or two subjects. */
+function plainSection(r: ResultsFile, name: string): string {
+  const list = subjects(r);
+  const metrics = [...new Set(r.rows.map((x) => x.metric))];
+  const unit = (m: string): string => r.rows.find((x) => x.metric === m)?.unit ?? '';
+  const rows = metrics.map((m) => [`${m} (${unit(m)})`, ...list.map((s) => num(value(r, s, m)))]);
+  return [source(r, name), '', table(['', ...list], rows, ['l', ...list.map(() => 'r' as const)])].join('\n');
+}
+
+function dslSection(r: ResultsFile): string {
+  const compiled = value(r, 'compiled', 'cpu_ms_per_100k');
+  const interpreted = value(r, 'interpreted', 'cpu_ms_per_100k');
+  const out = [plainSection(r, 'dsl')];
+  if (compiled !== undefined && interpreted !== undefined) {
+    out.push(
+      '',
+      `- The compiled predicate is ${(interpreted / compiled).toFixed(1)}x as fast as the interpreter.`,
+      `- Goal: 100,000 resources well under 100 ms: ${num(compiled)} CPU ms, ${verdict(compiled < 100)}.`,
+    );
+  }
+  return out.join('\n');
+}
+
+function actorsSection(r: ResultsFile): string {
+  const bytes = value(r, 'resource-actors', 'bytes_per_actor');
+  const p99 = value(r, 'resource-actors', 'lateness_p99');
+  const out = [plainSection(r, 'actors')];
+  if (bytes !== undefined && p99 !== undefined) {
+    out.push(
+      '',
+      `- Goal: under 2 KB of heap per resource actor: ${num(bytes)} bytes, ${verdict(bytes < 2048)}.`,
+      `- Goal: scheduling lateness p99 under 50 ms: ${num(p99)} ms, ${verdict(p99 < 50)}.`,
+    );
+  }
+  return out.join('\n');
+}
+
+const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
+  dsl: dslSection,
+  actors: actorsSection,
+  snmp: snmpSection,
+  pipeline: pipelineSection,
+  consumer: (r) => plainSection(r, 'consumer'),
+};
+
+export interface MarkdownOptions {
+  readonly resultsDir?: string;
+  readonly file?: string;
+  readonly log?: (line: string) => void;
+}
+
+/** Rewrites the results sections of BENCHMARKS.md; returns the names of the sections written. */
+export async function main(options: MarkdownOptions = {}): Promise<string[]> {
+  const resultsDir = options.resultsDir ?? RESULTS_DIR;
+  const file = options.file ?? BENCHMARKS_MD;
+  const log = options.log ?? ((line: string) => console.log(line));
+  let text = await readFile(file, 'utf8');
+  const written: string[] = [];
+  for (const [name, render] of Object.entries(SECTIONS)) {
+    const open = `<!-- results:${name} -->`;
+    const close = `<!-- /results:${name} -->`;
+    const start = text.indexOf(open);
+    const end = text.indexOf(close);
+    if (start < 0 || end < start) {
+      throw new Error(`${file}: missing or unclosed "${open}" ... "${close}"`);
+    }
+    const results = await readResults(resultsDir, name);
+    if (results === undefined) {
+      log(`BENCHMARKS.md: no bench/results/${name}.json; its section is left as it is`);
+      continue;
+    }
+    text = `${text.slice(0, start + open.length)}\n\n${render(results)}\n\n${text.slice(end)}`;
+    written.push(name);
+  }
+  const config = (await resolveConfig(file)) ?? {};
+  await writeFile(file, await format(text, { ...config, filepath: file }));
+  return written;
+}

@@ -1,0 +1,133 @@
+/** bench/markdown.ts: BENCHMARKS.md's figures written from results files, between markers. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main, num } from '../../bench/markdown.js';
+
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'panoptes-markdown-'));
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const MACHINE = { cpuModel: 'Test CPU', cores: 2, node: 'v20.0.0', date: '2026-01-02T03:04:05.000Z' };
+
+function results(bench: string, rows: [string, string, number][]): void {
+  writeFileSync(
+    join(dir, `${bench}.json`),
+    JSON.stringify({
+      bench,
+      machine: MACHINE,
+      notes: {},
+      rows: rows.map(([subject, metric, value]) => ({ bench, subject, metric, value, unit: 'x' })),
+    }),
+  );
+}
+
+const SECTIONS = ['dsl', 'actors', 'snmp', 'pipeline', 'consumer'];
+
+function page(body = 'old figures'): string {
+  const file = join(dir, 'BENCHMARKS.md');
+  writeFileSync(
+    file,
+    `# Benchmarks\n\n${SECTIONS.map((s) => `## ${s}\n\n<!-- results:${s} -->\n${body}\n<!-- /results:${s} -->\n`).join('\n')}`,
+  );
+  return file;
+}
+
+function snmp(engine: number, exporter: number): void {
+  const subject = (name: string, cpu: number): [string, string, number][] => [
+    [name, 'cpu_us_per_varbind', cpu],
+    [name, 'varbinds', 1000],
+    [name, 'errors', 0],
+  ];
+  results('snmp', [
+    ...subject('snmpbulkwalk', 10),
+    ...subject('engine-inline', engine),
+    ...subject('snmp_exporter', exporter),
+  ]);
+}
+
+function pipeline(devices: number, perCore: number, runs: number, skipped = 0): void {
+  const s = `${devices} devices`;
+  results('pipeline', [
+    [s, 'interval', 120],
+    [s, 'load', devices / 2],
+    [s, 'devices one core keeps at 60 s', perCore],
+    [s, 'plugin runs per window', runs],
+    [s, 'ticks skipped (run still in flight)', skipped],
+    ['1000 devices', 'load', 1000],
+    ['1000 devices', 'devices one core keeps at 60 s', 99_999],
+  ]);
+}
+
+describe('BENCHMARKS.md figures', () => {
+  it('writes each section from its results, with ratios and verdicts, and leaves the rest of the page', async () => {
+    const file = page();
+    snmp(2, 20);
+    pipeline(20_000, 12_000, 40_000);
+    const lines: string[] = [];
+    const written = await main({ resultsDir: dir, file, log: (l) => lines.push(l) });
+    expect(written).toEqual(['snmp', 'pipeline']);
+    const text = readFileSync(file, 'utf8');
+    expect(text.startsWith('# Benchmarks\n')).toBe(true);
+    expect(text).toContain(
+      'From `bench/results/snmp.json` (Test CPU, 2 cores, Node v20.0.0, 2026-01-02 03:04 UTC',
+    );
+    expect(text).toMatch(/\| Panoptes-TS engine \(inline decode\) +\| +2 \|.*\| +0\.20x \|/);
+    expect(text).toContain('2 against 10 us, 0.20x, **met**');
+    expect(text).toContain('2 against 20 us, 0.10x, **met**');
+    // The verdict is read at the heaviest load, not at the best figure (99,999 at 1000 devices).
+    expect(text).toContain(
+      '(20000 devices every 120 s, 10,000 devices per 60 s) the poller completed every run',
+    );
+    expect(text).toContain('at 12,000 devices per core: **met**');
+    // Sections without results keep what they held, and say so.
+    expect(text.match(/old figures/g)).toHaveLength(3);
+    expect(lines.join('\n')).toContain('no bench/results/dsl.json');
+    // Running again gives the same page.
+    await main({ resultsDir: dir, file, log: () => {} });
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('says "not met" when a goal is missed or the poller fell behind', async () => {
+    const file = page();
+    snmp(16, 20);
+    pipeline(20_000, 15_000, 30_000);
+    await main({ resultsDir: dir, file, log: () => {} });
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('16 against 10 us, 1.60x, **not met**');
+    expect(text).toContain('16 against 20 us, 0.80x, **not met**');
+    expect(text).toContain(
+      'completed 30,000 of 40,000 runs per interval at 15,000 devices per core: **not met**',
+    );
+    pipeline(20_000, 15_000, 40_000, 3);
+    await main({ resultsDir: dir, file, log: () => {} });
+    expect(readFileSync(file, 'utf8')).toContain('**not met**');
+  });
+
+  it('names the page when a marker is missing or unclosed', async () => {
+    const file = join(dir, 'BENCHMARKS.md');
+    writeFileSync(file, '# Benchmarks\n\n<!-- results:dsl -->\n');
+    await expect(main({ resultsDir: dir, file, log: () => {} })).rejects.toThrow(
+      `${file}: missing or unclosed "<!-- results:dsl -->"`,
+    );
+  });
+
+  it('formats numbers: thousands whole, smaller ones to three significant digits', () => {
+    expect([num(12345.6), num(123.4), num(12.345), num(0.01234), num(0), num(NaN), num(undefined)]).toEqual([
+      '12,346',
+      '123',
+      '12.3',
+      '0.0123',
+      '0',
+      'n/a',
+      'n/a',
+    ]);
+  });
+});
