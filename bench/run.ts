@@ -2,7 +2,7 @@
  * Benchmark runner:
  *   npm run bench                 every benchmark
  *   npm run bench -- --quick      a representative subset (dsl, snmp at 100 devices, pipeline at
- *                                 1000 devices, consumer at 20k groups), under 3 minutes
+ *                                 1000 devices, consumer at 3000 groups), under 3 minutes
  *   npm run bench -- NAME [NAME]  the named ones
  *   npm run bench -- report       only redraw the charts and BENCHMARKS.md's figures from bench/results
  * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json;
