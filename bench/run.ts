@@ -10,6 +10,8 @@
  * every results file. A progress bar
  * on stderr shows which benchmark runs and what it is doing.
  */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { main as actors } from './actors.bench.js';
 import { main as charts } from './charts.js';
@@ -45,8 +47,42 @@ async function report(): Promise<void> {
   console.log(`wrote BENCHMARKS.md: ${sections.join(', ')}`);
 }
 
+/** Progress of a benchmark running in a child process, sent to the parent. */
+interface ProgressMessage {
+  readonly task: string;
+}
+
+/**
+ * Runs one benchmark in a child process of its own (same Node flags), so that no benchmark's
+ * leftovers (timers, heap, sockets) weigh on the next one's CPU and memory figures.
+ */
+function runIsolated(name: string, quick: boolean, progress: (task: string) => void): Promise<number> {
+  return new Promise((resolve) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--child', name, ...(quick ? ['--quick'] : [])], {
+      execArgv: process.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.on('message', (m: ProgressMessage) => progress(m.task));
+    child.once('error', (e) => {
+      console.error(`bench ${name}: ${e.message}`);
+      resolve(1);
+    });
+    child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
+  });
+}
+
+/** `--child NAME [--quick]`: runs one benchmark here, reporting progress to the parent. */
+async function runChild(name: string, quick: boolean): Promise<number> {
+  const bench = BENCHES[name];
+  if (bench === undefined) return 2;
+  await bench({ quick, progress: (task) => process.send?.({ task } satisfies ProgressMessage) });
+  return 0;
+}
+
 async function run(argv: readonly string[]): Promise<number> {
   const quick = argv.includes('--quick');
+  const child = argv.indexOf('--child');
+  if (child >= 0) return runChild(argv[child + 1] ?? '', quick);
   const unknownFlags = argv.filter((a) => a.startsWith('-') && a !== '--quick');
   const names = argv.filter((a) => !a.startsWith('-'));
   if (names.length === 1 && names[0] === 'report' && !quick) {
@@ -71,14 +107,20 @@ async function run(argv: readonly string[]): Promise<number> {
     notTTYSchedule: 10_000,
   });
   bar.start(selected.length, 0, { bench: selected[0] ?? '', task: 'starting' });
+  const failed: string[] = [];
   for (const [i, name] of selected.entries()) {
     bar.update(i, { bench: name, task: 'running' });
     console.log(`\n== ${name}${quick ? ' (quick)' : ''} ==`);
-    await BENCHES[name]?.({ quick, progress: (task) => bar.update(i, { bench: name, task }) });
+    const code = await runIsolated(name, quick, (task) => bar.update(i, { bench: name, task }));
+    if (code !== 0) failed.push(`${name} (exit ${code})`);
   }
-  bar.update(selected.length, { bench: 'all', task: 'done' });
+  bar.update(selected.length, { bench: 'all', task: failed.length === 0 ? 'done' : 'done with failures' });
   bar.stop();
   await report();
+  if (failed.length > 0) {
+    console.error(`bench: failed: ${failed.join(', ')}; their results files were not updated`);
+    return 1;
+  }
   return 0;
 }
 
