@@ -31,6 +31,10 @@ import type {
   TopicPartition,
 } from './bus.js';
 import { checkSubscribeOptions } from './bus.js';
+import { applyKafkajsIdleFix } from './kafkajs-idle-fix.js';
+
+// kafkajs 2.2.4 re-arms a 1 ms timer per connection forever; see kafkajs-idle-fix.ts.
+applyKafkajsIdleFix();
 
 export interface KafkaBusOptions {
   readonly brokers: readonly string[];
