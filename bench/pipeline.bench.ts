@@ -93,6 +93,8 @@ function memory(): { heap: number; rss: number } {
 
 interface Counts {
   cpu: number;
+  /** The kernel's share of cpu. */
+  system: number;
   varbinds: number;
   metrics: number;
   groups: number;
@@ -105,6 +107,7 @@ function counts(node: PanoptesNode): Counts {
   const p = node.polling.polling.stats;
   return {
     cpu: (cpu.user + cpu.system) / 1e6,
+    system: cpu.system / 1e6,
     varbinds: node.engine.stats.varbinds,
     metrics: node.polling.stats.metricsPublished,
     groups: node.polling.stats.groupsPublished,
@@ -147,7 +150,14 @@ async function runFleet(
     // Several windows where an interval is short (this shared machine's CPU times vary from one
     // window to the next): the figures are the median window's, with the spread alongside.
     const windows = Math.max(1, Math.floor(measuredSeconds / intervalSeconds));
-    const perWindow: { cpu: number; varbinds: number; metrics: number; groups: number; polls: number }[] = [];
+    const perWindow: {
+      cpu: number;
+      system: number;
+      varbinds: number;
+      metrics: number;
+      groups: number;
+      polls: number;
+    }[] = [];
     let before = counts(node);
     const first = before;
     for (let w = 0; w < windows; w++) {
@@ -156,6 +166,7 @@ async function runFleet(
       const after = counts(node);
       perWindow.push({
         cpu: after.cpu - before.cpu,
+        system: after.system - before.system,
         varbinds: after.varbinds - before.varbinds,
         metrics: after.metrics - before.metrics,
         groups: after.groups - before.groups,
@@ -165,7 +176,14 @@ async function runFleet(
     }
     const last = before;
     if (process.env['PIPELINE_TRACE'] !== undefined)
-      console.error(perWindow.map((w) => ((w.cpu / w.polls) * 1000).toFixed(2)).join(' '));
+      console.error(
+        perWindow
+          .map(
+            (w) =>
+              `${((w.cpu / w.polls) * 1000).toFixed(2)} ms/run (${((100 * w.system) / w.cpu).toFixed(0)}% system)`,
+          )
+          .join(', '),
+      );
     const mem = memory();
     const subject = `${devices} devices`;
     const row = (metric: string, value: number, unit: string): BenchRow => ({
