@@ -150,14 +150,7 @@ async function runFleet(
     // Several windows where an interval is short (this shared machine's CPU times vary from one
     // window to the next): the figures are the median window's, with the spread alongside.
     const windows = Math.max(1, Math.floor(measuredSeconds / intervalSeconds));
-    const perWindow: {
-      cpu: number;
-      system: number;
-      varbinds: number;
-      metrics: number;
-      groups: number;
-      polls: number;
-    }[] = [];
+    const perWindow: Omit<Counts, 'late'>[] = [];
     let before = counts(node);
     const first = before;
     for (let w = 0; w < windows; w++) {
