@@ -28,8 +28,6 @@
  * 60 s would need more than this 2-core machine has beside the simulator and the broker).
  * The quick run uses 1000 devices at 20 s. PIPELINE_TRACE=1 prints each window's CPU ms per run.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,50 +36,14 @@ import { silentLogger } from '../src/log.js';
 import { PanoptesNode } from '../src/stages/node.js';
 import { startKafka } from '../test/services/kafka.js';
 import type { KafkaService } from '../test/services/kafka.js';
-import { CLI } from '../test/support/cluster.js';
 import { simulatedResources, writeLabPlugins } from '../test/support/lab.js';
 import type { BenchRow } from './lib/report.js';
+import { startSimulator, stopSimulator } from './lib/simulator.js';
 import { printTable, writeResults } from './lib/report.js';
 
 const INTERFACES = 24;
 /** Seconds measured per fleet: as many whole intervals as fit, at least one (quick: 40). */
 const MEASURED_SECONDS = 120;
-
-interface Simulator {
-  readonly port: number;
-  readonly child: ChildProcess;
-}
-
-async function startSimulator(devices: number): Promise<Simulator> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'simulate', '--port', '0', '--synthetic', `${devices}:${INTERFACES}`],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`simulator did not start: ${out}`)), 30_000);
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on [\d.]+:(\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`simulator exited with ${String(code)}: ${out}`)));
-  });
-  return { port, child };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -124,7 +86,7 @@ async function runFleet(
   progress: (text: string) => void,
 ): Promise<BenchRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'panoptes-bench-pipeline-'));
-  const sim = await startSimulator(devices);
+  const sim = await startSimulator(['--synthetic', `${devices}:${INTERFACES}`]);
   const base = memory();
   let node: PanoptesNode | undefined;
   try {
@@ -214,7 +176,7 @@ async function runFleet(
     ];
   } finally {
     await node?.stop();
-    await stopProcess(sim.child);
+    await stopSimulator(sim);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -7,10 +7,10 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeTcpPort } from '../test/services/ports.js';
+import { processCpu } from './lib/simulator.js';
 import type { PollerResult, PollerTask } from './snmp-poller.js';
 import { deviceTarget } from './snmp-poller.js';
 
@@ -21,26 +21,6 @@ export const SNMP_EXPORTER_CONFIG = join(
   'snmp.yml',
 );
 
-/** CPU seconds (user, system) a process has used so far, from /proc/PID/stat. */
-export function processCpu(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the command name, in clock ticks.
-  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 interface Exporter {
   readonly child: ChildProcess;
   readonly url: string;
@@ -48,7 +28,7 @@ interface Exporter {
 }
 
 async function startExporter(): Promise<Exporter> {
-  const port = await freePort();
+  const port = await freeTcpPort();
   const child = spawn(
     SNMP_EXPORTER_BINARY,
     [`--config.file=${SNMP_EXPORTER_CONFIG}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],

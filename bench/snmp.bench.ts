@@ -15,81 +15,22 @@
  *   npm run bench -- snmp            (SNMP_BENCH_DEVICES, SNMP_BENCH_INTERFACES to resize)
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printTable, writeResults } from './lib/report.js';
 import type { BenchRow } from './lib/report.js';
-import { processCpu, snmpExporterSubject } from './snmp-exporter.js';
+import { processCpu, startSimulator, stopSimulator } from './lib/simulator.js';
+import { snmpExporterSubject } from './snmp-exporter.js';
 import type { PollerResult, PollerSubject, PollerTask } from './snmp-poller.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 /** The community every simulated device answers to (one port per device). */
 const COMMUNITY = 'public';
-
-interface Simulator {
-  readonly child: ChildProcess;
-  readonly host: string;
-  readonly port: number;
-  /** What the simulator wrote on stderr (its stats line when stopped). */
-  stderr: string;
-}
 
 /** CPU seconds (user + system) a process has used so far. */
 function processCpuSeconds(pid: number): number {
   const { user, system } = processCpu(pid);
   return user + system;
-}
-
-/** Stops the simulator and returns the varbinds it answered, from its stats line. */
-function stopSimulator(sim: Simulator): Promise<number> {
-  return new Promise((resolve) => {
-    sim.child.once('exit', () => {
-      const m = /(\d+) varbinds/.exec(sim.stderr);
-      resolve(m === null ? 0 : Number(m[1]));
-    });
-    sim.child.kill('SIGTERM');
-  });
-}
-
-function startSimulator(devices: number, interfaces: number): Promise<Simulator> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'simulate',
-        '--port',
-        '0',
-        '--synthetic',
-        `${devices}:${interfaces}`,
-        '--port-per-device',
-        '--community',
-        COMMUNITY,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const sim: { stderr: string } = { stderr: '' };
-    child.stderr?.on('data', (c: Buffer) => (sim.stderr += c.toString()));
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`simulator did not start in 30 s: ${out}`));
-    }, 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on ([\d.]+):(\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(Object.assign(sim, { child, host: m[1] ?? '127.0.0.1', port: Number(m[2]) }));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`simulator exited with ${String(code)}: ${out}`));
-    });
-  });
 }
 
 function run(
@@ -157,7 +98,13 @@ export async function runSnmpBench(options: SnmpBenchOptions = {}): Promise<Benc
   const devices = options.devices ?? Number(process.env['SNMP_BENCH_DEVICES'] ?? 500);
   const interfaces = options.interfaces ?? Number(process.env['SNMP_BENCH_INTERFACES'] ?? 24);
   const maxRepetitions = options.maxRepetitions ?? 25;
-  const sim = await startSimulator(devices, interfaces);
+  const sim = await startSimulator([
+    '--synthetic',
+    `${devices}:${interfaces}`,
+    '--port-per-device',
+    '--community',
+    COMMUNITY,
+  ]);
   const base = {
     host: sim.host,
     port: sim.port,
@@ -181,7 +128,8 @@ export async function runSnmpBench(options: SnmpBenchOptions = {}): Promise<Benc
     results.set('snmp_exporter', await snmpExporterSubject(base, interfaces, perDevice));
   } finally {
     simCpu = processCpuSeconds(sim.child.pid ?? 0) - simCpu0;
-    simVarbinds = await stopSimulator(sim);
+    // Its stats line on stopping counts every varbind it answered.
+    simVarbinds = Number(/(\d+) varbinds/.exec(await stopSimulator(sim))?.[1] ?? 0);
   }
   const rows: BenchRow[] = [];
   for (const [subject, r] of results) {

@@ -1,0 +1,69 @@
+/**
+ * The project's SNMP simulator as a process of its own (`panoptes simulate` from the built CLI),
+ * so that benchmarks count only the CPU of the process they measure; and the CPU time of any
+ * other process, from /proc.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { CLI } from '../../test/support/cluster.js';
+
+export interface SimulatorProcess {
+  readonly child: ChildProcess;
+  readonly host: string;
+  /** Its port, or the first device's with `--port-per-device`. */
+  readonly port: number;
+  /** What it wrote on stderr so far (its stats line once stopped). */
+  readonly stderr: () => string;
+}
+
+/**
+ * Starts `panoptes simulate --port 0 ARGS...` and resolves once it prints its listening line
+ * (at most 30 s).
+ */
+export function startSimulator(args: readonly string[]): Promise<SimulatorProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'simulate', '--port', '0', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`simulator did not start in 30 s: ${out}`));
+    }, 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on ([\d.]+):(\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve({ child, host: m[1] ?? '127.0.0.1', port: Number(m[2]), stderr: () => err });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`simulator exited with ${String(code)}: ${out}`));
+    });
+  });
+}
+
+/** Stops the simulator (SIGTERM) and resolves with everything it wrote on stderr. */
+export function stopSimulator(sim: SimulatorProcess): Promise<string> {
+  return new Promise((resolve) => {
+    if (sim.child.exitCode !== null) {
+      resolve(sim.stderr());
+      return;
+    }
+    sim.child.once('exit', () => resolve(sim.stderr()));
+    sim.child.kill('SIGTERM');
+  });
+}
+
+/** CPU seconds (user, system) a process has used so far, from /proc/PID/stat. */
+export function processCpu(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the command name, in clock ticks.
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
