@@ -14,7 +14,6 @@ import { InfluxConsumer } from '../../src/consumers/influx-consumer.js';
 import type { InfluxConsumerOptions } from '../../src/consumers/influx-consumer.js';
 import { silentLogger } from '../../src/log.js';
 import { stringifyJson } from '../../src/model/json.js';
-import { ManagedProcess, requireBinary } from '../services/managed-process.js';
 import { freeTcpPort } from '../services/ports.js';
 import { startVictoriaMetrics } from '../services/victoria-metrics.js';
 import type { ExportedSeries, VictoriaMetricsService } from '../services/victoria-metrics.js';
@@ -28,8 +27,6 @@ const DLQ = TOPICS.processedDeadLetter('dc1');
 const TOKEN = 'influx-token-must-not-be-logged';
 
 let vm: VictoriaMetricsService;
-/** victoria-metrics started again on the same port and data after an outage. */
-let restarted: ManagedProcess | undefined;
 let bus: MemoryBus;
 const consumers: InfluxConsumer[] = [];
 
@@ -38,7 +35,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await restarted?.stop();
   await vm.stop();
 });
 
@@ -312,7 +308,7 @@ describe('InfluxConsumer with victoria-metrics', () => {
       expect(committedAll()).toEqual(before);
     }
 
-    restarted = await restartVictoriaMetrics(vm);
+    await vm.resume(); // the same port and data, answering /health again
     await until('points written after the restart', () => c.stats.written >= 14);
     await until('offsets committed', () => committedAll().join() === bus.endOffsets(TOPIC).join());
     expect(c.stats.received).toBe(14);
@@ -511,27 +507,3 @@ describe('InfluxConsumer against a server that refuses some points', () => {
     expect(JSON.stringify(records)).not.toContain(TOKEN);
   });
 });
-
-/** Starts victoria-metrics again on the port and data directory of a stopped one. */
-async function restartVictoriaMetrics(service: VictoriaMetricsService): Promise<ManagedProcess> {
-  const port = new URL(service.url).port;
-  const workDir = service.process.workDir;
-  const proc = ManagedProcess.start({
-    name: 'victoria-metrics-restarted',
-    command: requireBinary('victoria-metrics', 'victoria-metrics'),
-    // As in test/services/victoria-metrics.ts.
-    args: [
-      `-httpListenAddr=127.0.0.1:${port}`,
-      `-storageDataPath=${workDir}/data`,
-      '-retentionPeriod=100y',
-      '-search.disableCache',
-      '-loggerLevel=ERROR',
-    ],
-    workDir,
-  });
-  await proc.waitUntil('/health answers OK after the restart', async () => {
-    const res = await fetch(`${service.url}/health`);
-    return res.ok ? true : undefined;
-  });
-  return proc;
-}
