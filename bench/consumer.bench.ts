@@ -16,28 +16,18 @@ import { InfluxConsumer } from '../src/consumers/influx-consumer.js';
 import { silentLogger } from '../src/log.js';
 import { METRICS_GROUP_SCHEMA_VERSION, metricsGroupToJsonText } from '../src/model/index.js';
 import type { Metric, MetricsGroup } from '../src/model/index.js';
+import { INTERFACE_COUNTERS } from '../plugins/interface-polling.js';
 import { startKafka } from '../test/services/kafka.js';
 import { startVictoriaMetrics } from '../test/services/victoria-metrics.js';
 import type { BenchRow } from './lib/report.js';
 import { printTable, writeResults } from './lib/report.js';
-
-const COUNTERS = [
-  'bits_in',
-  'bits_out',
-  'unicast_packets_in',
-  'unicast_packets_out',
-  'errors_in',
-  'errors_out',
-  'discards_in',
-  'discards_out',
-];
 
 function group(n: number, now: number): MetricsGroup {
   const d = Math.floor(n / 24) + 1;
   const i = (n % 24) + 1;
   const t = now / 1000;
   const metrics: Metric[] = [];
-  for (const name of COUNTERS) {
+  for (const name of INTERFACE_COUNTERS) {
     metrics.push({
       metric_name: name,
       metric_value: 2n ** 60n + BigInt(n),
@@ -134,7 +124,7 @@ export async function main(
     await consumer.stop();
     const cpu = (used.user + used.system) / 1e6;
     const received = consumer.stats.received;
-    const metrics = received * (COUNTERS.length * 2 + 3);
+    const metrics = received * (INTERFACE_COUNTERS.length * 2 + 3);
     const row = (metric: string, value: number, unit: string): BenchRow => ({
       bench: 'consumer',
       subject: 'influx consumer',
@@ -160,6 +150,9 @@ export async function main(
     await Promise.all([kafka.stop(), vm.stop()]);
   }
   printTable(rows, 'influx consumer');
-  const file = writeResults('consumer', rows, { groups: total, metricsPerGroup: COUNTERS.length * 2 + 3 });
+  const file = writeResults('consumer', rows, {
+    groups: total,
+    metricsPerGroup: INTERFACE_COUNTERS.length * 2 + 3,
+  });
   console.log(`\nwrote ${file}`);
 }

@@ -60,6 +60,9 @@ const COUNTERS: readonly CounterSource[] = [
   { metric: 'discards_out', hc: undefined, c32: IF_MIB.ifOutDiscards, scale: 1 },
 ];
 
+/** The counters of an `interface` group, each of which a `[transforms]` rate may name. */
+export const INTERFACE_COUNTERS: readonly string[] = COUNTERS.map((c) => c.metric);
+
 /** Columns of the first walk: 64-bit counters where they exist, the rest, and the gauges. */
 const FIRST_WALK = [
   ...COUNTERS.map((c) => c.hc ?? c.c32),

@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { INTERFACE_COUNTERS } from '../../plugins/interface-polling.js';
 import { syntheticCommunity } from '../../src/sim/synthetic.js';
 
 const PLUGINS = fileURLToPath(new URL('../../plugins/', import.meta.url));
@@ -42,17 +43,6 @@ export interface LabPluginOptions {
   readonly extra?: Readonly<Record<string, string>>;
 }
 
-const ALL_RATES = [
-  'bits_in',
-  'bits_out',
-  'unicast_packets_in',
-  'unicast_packets_out',
-  'errors_in',
-  'errors_out',
-  'discards_in',
-  'discards_out',
-];
-
 /** Writes `<dir>/plugins/*.panoptes-plugin`: discovery, enrichment, interface polling, device status, heartbeat. */
 export async function writeLabPlugins(dir: string, options: LabPluginOptions): Promise<void> {
   const every = options.intervalSeconds;
@@ -74,7 +64,7 @@ export async function writeLabPlugins(dir: string, options: LabPluginOptions): P
       'interface-polling.js',
       `execute_frequency = ${every}\ntimeout = ${every}\n${network}`,
       '[snmp]\nmax_repetitions = 300\n[enrichment]\npreload = interface-enrichment:interface\n' +
-        `[transforms]\nrates = rate:interface:${(options.rates ?? ALL_RATES).join(',')}\n`,
+        `[transforms]\nrates = rate:interface:${(options.rates ?? INTERFACE_COUNTERS).join(',')}\n`,
     ),
     'status.panoptes-plugin': pluginFile(
       'device-status',
