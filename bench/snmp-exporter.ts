@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { freeTcpPort } from '../test/services/ports.js';
 import { processCpu } from './lib/simulator.js';
 import type { PollerResult, PollerTask } from './snmp-poller.js';
-import { deviceTarget } from './snmp-poller.js';
+import { deviceTarget, forEachLimited } from './snmp-poller.js';
 
 export const SNMP_EXPORTER_BINARY = 'prometheus-snmp-exporter';
 export const SNMP_EXPORTER_CONFIG = join(
@@ -82,36 +82,30 @@ function stopExporter(exporter: Exporter): Promise<void> {
 }
 
 /**
- * Scrapes devices [from, to) `concurrency` at a time. A scrape counts as complete when it holds
+ * Scrapes the first `devices` devices, `concurrency` at a time. A scrape counts as complete when it holds
  * one `ifHCInOctets` sample per interface (the last column the walk reaches that every
  * interface has); anything else is an error.
  */
 async function scrapeAll(
   exporter: Exporter,
   task: Omit<PollerTask, 'subject'>,
-  from: number,
-  to: number,
+  devices: number,
   interfaces: number,
 ): Promise<{ complete: number; errors: number }> {
-  let next = from;
   let complete = 0;
   let errors = 0;
-  const worker = async (): Promise<void> => {
-    while (next < to) {
-      const i = next++;
-      const { port } = deviceTarget(task, i);
-      try {
-        const res = await fetch(`${exporter.url}/snmp?module=if_mib&target=${task.host}:${port}`);
-        const body = await res.text();
-        const samples = body.split('\nifHCInOctets{').length - 1;
-        if (res.ok && samples === interfaces) complete++;
-        else errors++;
-      } catch {
-        errors++;
-      }
+  await forEachLimited(devices, task.concurrency, async (i) => {
+    const { port } = deviceTarget(task, i);
+    try {
+      const res = await fetch(`${exporter.url}/snmp?module=if_mib&target=${task.host}:${port}`);
+      const body = await res.text();
+      const samples = body.split('\nifHCInOctets{').length - 1;
+      if (res.ok && samples === interfaces) complete++;
+      else errors++;
+    } catch {
+      errors++;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(task.concurrency, to - from) }, worker));
+  });
   return { complete, errors };
 }
 
@@ -133,10 +127,10 @@ export async function snmpExporterSubject(
   const exporter = await startExporter();
   try {
     const pid = exporter.child.pid ?? 0;
-    await scrapeAll(exporter, task, 0, Math.min(task.devices, task.warmup ?? 0), interfaces);
+    await scrapeAll(exporter, task, Math.min(task.devices, task.warmup ?? 0), interfaces);
     const cpu0 = processCpu(pid);
     const t0 = performance.now();
-    const { complete, errors } = await scrapeAll(exporter, task, 0, task.devices, interfaces);
+    const { complete, errors } = await scrapeAll(exporter, task, task.devices, interfaces);
     const wallSeconds = (performance.now() - t0) / 1000;
     const cpu1 = processCpu(pid);
     const user = cpu1.user - cpu0.user;

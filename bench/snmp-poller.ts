@@ -52,7 +52,12 @@ export function deviceTarget(
     : { port: task.port + i, community: task.community };
 }
 
-async function forEachLimited(count: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
+/** Calls fn(0) .. fn(count - 1), at most `limit` at a time. */
+export async function forEachLimited(
+  count: number,
+  limit: number,
+  fn: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, count) }, async () => {
     while (next < count) {
