@@ -265,11 +265,12 @@ export function metricsGroupToJsonText(group: MetricsGroup): string {
 
 /**
  * Validates a resource once and remembers it when it is valid and frozen (deeply, as `deepFreeze`
- * leaves it). Returns whether it was valid.
+ * leaves it). Returns whether it was valid. `parsed`: the resource is a value parseResource
+ * returned (unchanged since), so it is not validated again.
  */
-export function rememberValidResource(resource: Resource): boolean {
+export function rememberValidResource(resource: Resource, options: { parsed?: boolean } = {}): boolean {
   if (checkedResources.has(resource)) return true;
-  if (!parseResource(resourceToJson(resource)).ok) return false;
+  if (options.parsed !== true && !parseResource(resourceToJson(resource)).ok) return false;
   if (Object.isFrozen(resource) && Object.isFrozen(resource.resource_metadata))
     checkedResources.add(resource);
   return true;

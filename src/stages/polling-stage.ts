@@ -199,11 +199,12 @@ export class PollingStage {
     );
   }
 
-  private upsert(input: Resource): void {
+  /** `parsed`: the resource comes straight from parseResource, so it need not be validated again. */
+  private upsert(input: Resource, parsed = false): void {
     // Frozen and remembered as valid: plugins cannot change it, and the groups they return for
     // it skip the resource's schema check.
     const resource = deepFreeze(input);
-    rememberValidResource(resource);
+    rememberValidResource(resource, { parsed });
     this.resourceIds.add(resource.resource_id);
     this.enrichment.upsertResource(resource);
     this.polling.upsertResource(resource);
@@ -237,7 +238,7 @@ export class PollingStage {
       return;
     }
     this.partitionOf.set(parsed.value.resource_id, `${message.topic}[${message.partition}]`);
-    this.upsert(parsed.value);
+    this.upsert(parsed.value, true);
   }
 
   private async publish(

@@ -155,6 +155,14 @@ describe('checkMetricsGroup', () => {
     }
   });
 
+  it('remembers a frozen value of parseResource without validating it again', () => {
+    const r = deepFreeze(valueOf(parseResource(resourceJson({ resource_id: 'parsed-once' }))));
+    const g = group({ metrics_group_schema_version: '0.2' }, r);
+    expect(rememberValidResource(r, { parsed: true })).toBe(true);
+    const checked = checkMetricsGroup(g);
+    expect(checked.ok && checked.value).toBe(g); // the fast path: the group itself, not a copy
+  });
+
   it('does not trust a resource it has not seen, nor one that changed (not frozen)', () => {
     const loose = { ...resource(false), resource_id: '' };
     expect(checkMetricsGroup(group({}, loose)).ok).toBe(false);
