@@ -28,6 +28,7 @@ import { ResourceActor } from './resource-actor.js';
 import { pollingStatusOf } from './run-status.js';
 import type { RunOutcome, RunStatus, RunStatusKind } from './run-status.js';
 import { Supervisor } from './supervisor.js';
+import { waitFor } from '../wait.js';
 
 export interface PollingAgentOptions {
   readonly logger: Logger;
@@ -164,18 +165,12 @@ export class PollingAgent implements PollingAgentPort {
    * Waits until no actor has mail, a handler running or a run in flight (e.g. the first runs
    * of enrichment after start). True when idle, false when `timeoutMs` passed first.
    */
-  async whenIdle(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      let busy = this.running.size > 0;
-      for (const actor of this.actors.values()) {
-        if (busy) break;
-        busy = actor.busy || actor.runsInFlight > 0;
-      }
-      if (!busy) return true;
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    return waitFor(() => {
+      if (this.running.size > 0) return false;
+      for (const actor of this.actors.values()) if (actor.busy || actor.runsInFlight > 0) return false;
+      return true;
+    }, timeoutMs);
   }
 
   /**

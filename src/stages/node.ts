@@ -38,6 +38,7 @@ import type { KeyValueStore } from '../store/store.js';
 import { DiscoveryStage } from './discovery-stage.js';
 import type { MetricSample } from './metrics-server.js';
 import { PollingStage } from './polling-stage.js';
+import { waitFor } from '../wait.js';
 
 export type Role = 'discovery' | 'enrichment' | 'polling' | 'consumer';
 export const ALL_ROLES: readonly Role[] = ['discovery', 'enrichment', 'polling', 'consumer'];
@@ -94,15 +95,6 @@ export interface PipelineSnapshot {
   readonly written: number;
   /** Messages the in-process bus dropped because a consumer fell behind its retention. */
   readonly dropped: number;
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
 }
 
 type Cleanup = () => Promise<void> | void;
