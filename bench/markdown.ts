@@ -135,10 +135,7 @@ function pipelineSection(r: ResultsFile): string {
     table(['', ...fleets], rows, ['l', ...fleets.map(() => 'r' as const)]),
   ];
   // The verdict comes from the heaviest load measured, and only if it was kept up with.
-  const heaviest = fleets.reduce<string | undefined>(
-    (best, f) => ((value(r, f, 'load') ?? 0) > (value(r, best ?? '', 'load') ?? -1) ? f : best),
-    undefined,
-  );
+  const heaviest = [...fleets].sort((a, b) => (value(r, a, 'load') ?? 0) - (value(r, b, 'load') ?? 0)).at(-1);
   if (heaviest !== undefined) {
     const perCore = value(r, heaviest, 'devices one core keeps at 60 s') ?? 0;
     const load = value(r, heaviest, 'load') ?? 0;

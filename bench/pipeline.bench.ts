@@ -148,13 +148,12 @@ async function runFleet(
       value,
       unit,
     });
-    const perRun = perWindow.map((w) => (w.polls > 0 ? w.cpu / w.polls : Infinity)).sort((a, b) => a - b);
-    const median = perWindow
-      .slice()
-      .sort((a, b) => a.cpu / Math.max(1, a.polls) - b.cpu / Math.max(1, b.polls))[Math.floor(windows / 2)];
+    const cpuPerRun = (w: Omit<Counts, 'late'>): number => (w.polls > 0 ? w.cpu / w.polls : Infinity);
+    // `|| 0`: two windows without runs compare equal (Infinity - Infinity is NaN).
+    const sorted = [...perWindow].sort((a, b) => cpuPerRun(a) - cpuPerRun(b) || 0);
+    const median = sorted[Math.floor(windows / 2)];
     if (median === undefined) throw new Error('no measurement window');
-    const perDevicePoll = median.polls > 0 ? median.cpu / median.polls : Infinity;
-    // Each device runs two plugins per interval (interface polling and device status).
+    const perDevicePoll = cpuPerRun(median);
     const load = (devices * 60) / intervalSeconds;
     const cores = median.cpu / intervalSeconds;
     const devicesPerCore = cores > 0 ? load / cores : 0;
@@ -163,8 +162,8 @@ async function runFleet(
       row('metrics per CPU-second', median.metrics / median.cpu, 'metrics/CPU-s'),
       row('groups per CPU-second', median.groups / median.cpu, 'groups/CPU-s'),
       row('CPU per plugin run', perDevicePoll * 1000, 'CPU-ms'),
-      row('CPU per plugin run, best window', (perRun[0] ?? Infinity) * 1000, 'CPU-ms'),
-      row('CPU per plugin run, worst window', (perRun.at(-1) ?? Infinity) * 1000, 'CPU-ms'),
+      row('CPU per plugin run, best window', cpuPerRun(sorted[0] ?? median) * 1000, 'CPU-ms'),
+      row('CPU per plugin run, worst window', cpuPerRun(sorted.at(-1) ?? median) * 1000, 'CPU-ms'),
       row('load', load, 'devices per 60 s'),
       row('devices one core keeps at 60 s', devicesPerCore, 'devices'),
       row('measured windows', windows, 'intervals'),
