@@ -23,6 +23,10 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'A resource filter does not parse; the message gives line and column.',
   },
+  PROFILE_INVALID: {
+    retryable: false,
+    summary: 'An SNMP profile (YAML) is invalid; the message names file, line, column and key path.',
+  },
   PLUGIN_INVALID: {
     retryable: false,
     summary: 'A .panoptes-plugin file is invalid; the message names file, section and key.',

@@ -5,12 +5,11 @@
  * The README documents every key; keep the two in step.
  */
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { PanoptesError } from '../errors.js';
 import { deepFreeze } from '../freeze.js';
 import { readTextFile } from '../text-file.js';
-import { SITE_PATTERN, formatPath } from '../model/index.js';
+import { SITE_PATTERN } from '../model/index.js';
+import { YamlFile } from './yaml-document.js';
 
 const int = (min: number, max: number): z.ZodNumber =>
   z
@@ -129,74 +128,13 @@ export type SiteConfig = Readonly<z.infer<typeof siteConfigSchema>> & {
   readonly file: string;
 };
 
-/** A config problem with where it is. */
-export interface ConfigIssue {
-  readonly path: string;
-  readonly line?: number;
-  readonly column?: number;
-  readonly message: string;
-}
-
-export class ConfigError extends PanoptesError {
-  readonly file: string;
-  readonly issues: readonly ConfigIssue[];
-
-  constructor(file: string, issues: readonly ConfigIssue[]) {
-    const lines = issues.map(
-      (i) => `${file}${i.line === undefined ? '' : `:${i.line}:${i.column ?? 1}`}: ${i.path}: ${i.message}`,
-    );
-    super('CONFIG_INVALID', lines.join('\n'), { details: { file } });
-    this.name = 'ConfigError';
-    this.file = file;
-    this.issues = issues;
-  }
-}
+export { ConfigError } from './yaml-document.js';
+export type { ConfigIssue } from './yaml-document.js';
 
 /** Parses and validates config text. Throws ConfigError listing every problem. */
 export function parseSiteConfig(text: string, file: string): SiteConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return {
-          path: '(syntax)',
-          line: pos.line,
-          column: pos.col,
-          message: e.message.split('\n')[0] ?? e.message,
-        };
-      }),
-    );
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  const result = siteConfigSchema.safeParse(raw);
-  if (!result.success) {
-    // One issue per unknown key, each with its own path, so each gets its own line.
-    const raws: { path: PropertyKey[]; message: string }[] = [];
-    for (const issue of result.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) raws.push({ path: [...issue.path, key], message: 'unknown key' });
-      } else raws.push({ path: [...issue.path], message: issue.message });
-    }
-    const issues = raws.map((i): ConfigIssue => {
-      const path = i.path.map((k) => (typeof k === 'number' ? k : String(k)));
-      // The deepest node that exists, for its line.
-      let node: unknown;
-      for (let n = path.length; n >= 0 && node === undefined; n--) node = doc.getIn(path.slice(0, n), true);
-      const range = (node as { range?: [number, number, number] } | undefined)?.range;
-      const pos = range === undefined ? undefined : lineCounter.linePos(range[0]);
-      return {
-        path: formatPath(i.path, '').replace(/^\./, '') || '(top)',
-        ...(pos === undefined ? {} : { line: pos.line, column: pos.col }),
-        message: i.message,
-      };
-    });
-    throw new ConfigError(file, issues);
-  }
+  const c = YamlFile.parse(text, file).validate(siteConfigSchema);
   const base = dirname(file);
-  const c = result.data;
   const config: SiteConfig = {
     ...c,
     file,
