@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerFilter } from './commands/filter.js';
+import { registerPoll } from './commands/poll.js';
 import { registerRun } from './commands/run.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerSnmp } from './commands/snmp.js';
@@ -45,5 +46,6 @@ export function createProgram(setExitCode: (code: number) => void): Command {
   registerSnmp(program, setExitCode);
   registerSimulate(program, setExitCode);
   registerRun(program, setExitCode);
+  registerPoll(program, setExitCode);
   return program;
 }

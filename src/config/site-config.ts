@@ -26,6 +26,10 @@ const pluginsSchema = z.strictObject({
   rescan_seconds: int(0, 86_400).default(60),
 });
 
+const profilesSchema = z.strictObject({
+  directories: z.array(nonEmpty(), { error: 'must be a list of directories' }).default([]),
+});
+
 const busSchema = z
   .strictObject({
     type: z.enum(['memory', 'kafka'], { error: 'must be "memory" or "kafka"' }).default('memory'),
@@ -113,6 +117,7 @@ export const siteConfigSchema = z.strictObject({
     .string({ error: 'is required (the site this process serves)' })
     .regex(SITE_PATTERN, { error: `must match ${SITE_PATTERN.source}` }),
   plugins: pluginsSchema.default(pluginsSchema.parse({})),
+  profiles: profilesSchema.default(profilesSchema.parse({})),
   bus: busSchema.default(busSchema.parse({})),
   store: storeSchema.default(storeSchema.parse({})),
   snmp: snmpSchema.default(snmpSchema.parse({})),
@@ -139,6 +144,7 @@ export function parseSiteConfig(text: string, file: string): SiteConfig {
     ...c,
     file,
     plugins: { ...c.plugins, directories: c.plugins.directories.map((d) => resolve(base, d)) },
+    profiles: { directories: c.profiles.directories.map((d) => resolve(base, d)) },
     ...(c.simulator?.recordings === undefined
       ? {}
       : { simulator: { ...c.simulator, recordings: resolve(base, c.simulator.recordings) } }),

@@ -8,6 +8,7 @@
  */
 import type { Logger } from '../log.js';
 import type { EnrichmentGroup, MetricsGroup, PollingStatusName, Resource } from '../model/index.js';
+import type { ProfileCatalog } from '../profiles/catalog.js';
 import type { SnmpSession } from '../snmp/session.js';
 import type { CounterHint } from '../streams/counter-rate.js';
 import type { KeyValueStore } from '../store/store.js';
@@ -30,6 +31,8 @@ export interface PluginContext {
   /** A secret for a site (falls back to the default); never log it. */
   secret(name: string, site: string): Promise<string | undefined>;
   readonly store: KeyValueStore;
+  /** The SNMP profiles of this process (built-in and profiles.directories). */
+  readonly profiles: ProfileCatalog;
 }
 
 export interface DiscoveryPlugin {

@@ -11,6 +11,7 @@ import { PanoptesError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseEnrichmentGroup, parseJson } from '../model/index.js';
 import type { EnrichmentGroup, Resource } from '../model/index.js';
+import { ProfileCatalog } from '../profiles/catalog.js';
 import type { SnmpEngine } from '../snmp/engine.js';
 import type { SnmpSession } from '../snmp/session.js';
 import { EnrichmentCache } from '../streams/enrichment-cache.js';
@@ -31,6 +32,8 @@ export interface ContextDependencies {
   readonly sessionDefaults?: Readonly<{ port?: number; timeoutMs?: number; retries?: number }>;
   /** The enrichment cache lookups go through. Default: one of this factory's own. */
   readonly enrichmentCache?: EnrichmentCache;
+  /** The SNMP profiles plugins may use. Default: none. */
+  readonly profiles?: ProfileCatalog;
 }
 
 /**
@@ -70,6 +73,8 @@ export function createContextFactory(deps: ContextDependencies): ContextFactory 
     new EnrichmentCache({ load: storeEnrichmentLoader(deps.store, deps.keys, deps.logger) });
   const enrichment = (resourceId: string, namespace: string): Promise<EnrichmentGroup | undefined> =>
     cache.get(resourceId, namespace);
+
+  const profiles = deps.profiles ?? new ProfileCatalog([]);
 
   // One child logger per plugin definition: creating one per run is measurable at 3k runs/s.
   const loggers = new WeakMap<PluginDefinition, Logger>();
@@ -113,6 +118,6 @@ export function createContextFactory(deps: ContextDependencies): ContextFactory 
         ...(plugin.snmp.maxRepetitions === undefined ? {} : { maxRepetitions: plugin.snmp.maxRepetitions }),
       });
     };
-    return { config: plugin, logger, signal, snmp, enrichment, secret, store: deps.store };
+    return { config: plugin, logger, signal, snmp, enrichment, secret, store: deps.store, profiles };
   };
 }

@@ -11,12 +11,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { BehaviorSubject } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { PanoptesError, errorMessage, isPanoptesError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { PACKAGE_ROOT, RUNNING_TYPESCRIPT } from '../package-root.js';
 import { pluginKindOf } from './api.js';
 import type { PluginInstance, PluginKind } from './api.js';
 import { parsePluginFile } from './plugin-file.js';
@@ -43,13 +44,6 @@ export interface LoaderOptions {
 
 const MODULE_EXTENSIONS = ['', '.js', '.mjs', '.ts'];
 
-/** True when this file runs as TypeScript (vitest, tsx): .ts modules can be imported as they are. */
-const RUNNING_TYPESCRIPT = import.meta.url.endsWith('.ts');
-/** The package root: src/plugins/loader.ts or dist/src/plugins/loader.js below it. */
-const PACKAGE_ROOT = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  RUNNING_TYPESCRIPT ? '../..' : '../../..',
-);
 
 /**
  * The compiled twin of a TypeScript file of this package (plugins/x.ts -> dist/plugins/x.js),

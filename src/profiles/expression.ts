@@ -10,7 +10,7 @@
  *   unary   := "-" unary | postfix ;  postfix := primary ("[" expr "]")*
  *   primary := NUMBER | STRING | "[" expr ("," expr)* "]" | NAME "(" [expr ("," expr)*] ")"
  *            | NAME ("." NAME)* | "(" expr ")"
- *   STRING  := '...' | "..."  (backslash escapes the quote and itself)
+ *   STRING  := '...' | "..."  (\' \" and \\ are escapes; any other backslash is kept)
  */
 import P from 'parsimmon';
 import type { Parser } from 'parsimmon';
@@ -66,10 +66,13 @@ const numberLit: Parser<Expr> = lexeme(
 ).desc('a number');
 
 function quoted(q: string): Parser<string> {
-  return P.string(q)
-    .then(P.regexp(new RegExp(`(?:[^${q}\\\\]|\\\\.)*`)))
-    .skip(P.string(q).desc(`a closing ${q} (unterminated text)`))
-    .map((body) => body.replace(/\\(.)/g, '$1'));
+  return (
+    P.string(q)
+      .then(P.regexp(new RegExp(`(?:[^${q}\\\\]|\\\\.)*`)))
+      .skip(P.string(q).desc(`a closing ${q} (unterminated text)`))
+      // Only the quote and the backslash are escapes; other backslashes stay (regular expressions keep \d).
+      .map((body) => body.replace(new RegExp(`\\\\([${q}\\\\])`, 'g'), '$1'))
+  );
 }
 
 const stringLit: Parser<Expr> = lexeme(

@@ -27,6 +27,7 @@ import { JsonlConsumer } from '../consumers/jsonl-consumer.js';
 import { PanoptesError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createContextFactory, storeEnrichmentLoader } from '../plugins/context.js';
+import { ProfileCatalog } from '../profiles/catalog.js';
 import { PluginLoader } from '../plugins/loader.js';
 import { SnmpSimulator } from '../sim/simulator.js';
 import { SnmpEngine } from '../snmp/engine.js';
@@ -237,8 +238,10 @@ export class PanoptesNode {
     cleanups.push(() => engine.close());
     const enrichmentCache = new EnrichmentCache({ load: storeEnrichmentLoader(store, keys, logger) });
     const port = config.snmp.port ?? simulator?.port;
+    const profiles = await ProfileCatalog.loadLogged(config.profiles.directories, logger);
     const contextFactory = createContextFactory({
       logger,
+      profiles,
       store,
       keys,
       snmp: engine,

@@ -51,6 +51,7 @@ describe('parseSiteConfig defaults', () => {
       site: 'dc1',
       file: FILE,
       plugins: { directories: ['/etc/panoptes/plugins'], rescan_seconds: 60 },
+      profiles: { directories: [] },
       bus: {
         type: 'memory',
         partitions: 4,

@@ -1,0 +1,264 @@
+/**
+ * `panoptes poll --config SITE --resources FILE [--runs N] [--every SECONDS]`
+ *
+ * The place to try a new device or profile: for each resource, the enrichment plugins that
+ * match it, then the polling plugins that match it, once (or N times, `--every` seconds apart,
+ * so that counters become rates). Every metrics group, the `status` group of every run
+ * included, is printed as one Panoptes JSON line on stdout; a summary goes to stderr, logs
+ * (JSON) too. The simulator of the site configuration, if it has one, is started for the
+ * command. Nothing is published or stored outside this process.
+ *
+ * Exit status: 0 when every poll succeeded (polling_status 0), 1 otherwise (the groups are
+ * still printed) or when the configuration or resources are invalid, 2 for a usage error.
+ */
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { PollingAgent } from '../../actors/polling-agent.js';
+import { loadSiteConfig } from '../../config/site-config.js';
+import type { SiteConfig } from '../../config/site-config.js';
+import { errorMessage } from '../../errors.js';
+import { createLogger } from '../../log.js';
+import type { Logger } from '../../log.js';
+import {
+  metricsGroupToJson,
+  parseResourceDocument,
+  pollingStatusGroup,
+  PollingStatus,
+  stringifyJson,
+} from '../../model/index.js';
+import type { MetricsGroup, PollingStatusName, Resource } from '../../model/index.js';
+import { createContextFactory, storeEnrichmentLoader } from '../../plugins/context.js';
+import { PluginLoader } from '../../plugins/loader.js';
+import type { LoadedPlugin } from '../../plugins/loader.js';
+import { ProfileCatalog } from '../../profiles/catalog.js';
+import { SnmpSimulator } from '../../sim/simulator.js';
+import { SnmpEngine } from '../../snmp/engine.js';
+import { EnrichmentCache } from '../../streams/enrichment-cache.js';
+import { CounterHistory } from '../../streams/counter-rate.js';
+import { applyRateTransforms } from '../../streams/rate-transform.js';
+import { storeKeys } from '../../store/keys.js';
+import { MemoryStore } from '../../store/memory-store.js';
+import { EXIT, processIo } from '../io.js';
+import type { CliIo } from '../io.js';
+import { readJsonInput } from '../read-input.js';
+
+export interface PollCliOptions {
+  readonly config: string;
+  readonly resources: string;
+  readonly runs?: number;
+  readonly every?: number;
+}
+
+export interface PollSummary {
+  readonly resources: number;
+  readonly runs: number;
+  readonly groups: number;
+  /** Runs by polling status name. */
+  readonly statuses: Readonly<Record<string, number>>;
+}
+
+function positiveInteger(text: string, what: string, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
+    throw new InvalidArgumentError(`${what} must be an integer from 1 to ${max}.`);
+  }
+  return Number(text);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the command; returns the exit status. */
+export async function runPoll(
+  options: PollCliOptions,
+  io: CliIo = processIo,
+  logger?: Logger,
+): Promise<number> {
+  const log = logger ?? createLogger('panoptes-poll', process.env['PANOPTES_LOG_LEVEL'] ?? 'warn', 2);
+  let config: SiteConfig;
+  try {
+    config = await loadSiteConfig(options.config);
+  } catch (e) {
+    io.err(`${errorMessage(e)}\n`);
+    return EXIT.FAILED;
+  }
+  const read = await readJsonInput(options.resources, io);
+  if (!read.ok) return read.exit;
+  const doc = parseResourceDocument(read.value);
+  if (doc.issues.length > 0) {
+    for (const i of doc.issues) io.err(`${options.resources}: ${i.path}: ${i.message}\n`);
+    return EXIT.FAILED;
+  }
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const store = new MemoryStore();
+    cleanups.push(() => store.close());
+    const keys = storeKeys(config.store.key_prefix);
+    for (const [name, bySite] of Object.entries(config.secrets)) {
+      for (const [site, value] of Object.entries(bySite)) {
+        await store.set(site === 'default' ? keys.secretDefault(name) : keys.secret(name, site), value);
+      }
+    }
+    let simulatorPort: number | undefined;
+    if (config.simulator !== undefined) {
+      const sim = config.simulator;
+      const simulator = await SnmpSimulator.start({
+        host: sim.host,
+        port: sim.port,
+        ...(sim.devices > 0 ? { synthetic: { devices: sim.devices, interfaces: sim.interfaces } } : {}),
+        ...(sim.recordings === undefined ? {} : { dataDir: sim.recordings }),
+      });
+      cleanups.push(() => simulator.close());
+      simulatorPort = simulator.port;
+    }
+    const engine = new SnmpEngine({
+      maxInFlight: config.snmp.max_in_flight,
+      maxInFlightPerDevice: config.snmp.max_in_flight_per_device,
+      decodeWorkers: config.snmp.decode_workers,
+    });
+    cleanups.push(() => engine.close());
+    const profiles = await ProfileCatalog.loadLogged(config.profiles.directories, log);
+    const enrichmentCache = new EnrichmentCache({ load: storeEnrichmentLoader(store, keys, log) });
+    const port = config.snmp.port ?? simulatorPort;
+    const contextFactory = createContextFactory({
+      logger: log,
+      store,
+      keys,
+      snmp: engine,
+      enrichmentCache,
+      profiles,
+      ...(config.snmp.community === undefined ? {} : { defaultCommunity: config.snmp.community }),
+      sessionDefaults: {
+        ...(port === undefined ? {} : { port }),
+        timeoutMs: config.snmp.timeout_ms,
+        retries: config.snmp.retries,
+      },
+    });
+    const loader = new PluginLoader({
+      directories: config.plugins.directories,
+      logger: log,
+      rescanIntervalMs: 0,
+    });
+    cleanups.push(() => loader.close());
+    await loader.scan();
+    for (const [file, problem] of loader.problems) io.err(`${file}: ${errorMessage(problem)}\n`);
+    const agent = new PollingAgent({
+      logger: log,
+      store,
+      keys,
+      contextFactory,
+      publish: () => Promise.resolve(),
+      distributedGuards: false,
+      kinds: ['enrichment', 'polling'],
+      enrichmentCache,
+    });
+    const plugins = [...loader.plugins.values()];
+    const matching = (r: Resource, kind: 'enrichment' | 'polling'): LoadedPlugin[] =>
+      plugins.filter((p) => p.kind === kind && (p.definition.filter === undefined || p.definition.filter(r)));
+
+    const runs = options.runs ?? 1;
+    const statuses: Record<string, number> = {};
+    let groupsPrinted = 0;
+    let runCount = 0;
+    const histories = new Map<string, CounterHistory>();
+    const print = (groups: readonly MetricsGroup[]): void => {
+      for (const g of groups) io.out(`${stringifyJson(metricsGroupToJson(g))}\n`);
+      groupsPrinted += groups.length;
+    };
+    for (const resource of doc.items) {
+      for (const p of matching(resource, 'enrichment')) {
+        const outcome = await agent.run(resource, p, new AbortController()).outcome;
+        if (outcome.status !== 'success') {
+          io.err(`${resource.resource_id}: enrichment ${p.definition.name}: ${outcome.error}\n`);
+        }
+      }
+    }
+    for (let n = 0; n < runs; n++) {
+      if (n > 0) await sleep((options.every ?? 60) * 1000);
+      for (const resource of doc.items) {
+        for (const p of matching(resource, 'polling')) {
+          const def = p.definition;
+          const outcome = await agent.run(resource, p, new AbortController()).outcome;
+          runCount++;
+          let status: PollingStatusName;
+          let groups: readonly MetricsGroup[] = [];
+          if (outcome.status === 'success') {
+            status = outcome.pollingStatus ?? 'success';
+            const key = `${resource.resource_id}\u0000${def.name}`;
+            const history = histories.get(key) ?? new CounterHistory();
+            histories.set(key, history);
+            groups = applyRateTransforms({
+              resourceId: resource.resource_id,
+              groups: outcome.groups,
+              transforms: def.transforms,
+              history,
+              ...(outcome.sysUpTime === undefined ? {} : { sysUpTime: outcome.sysUpTime }),
+              ...(outcome.counters === undefined ? {} : { counters: outcome.counters }),
+            }).groups;
+          } else {
+            status = outcome.pollingStatus ?? (outcome.status === 'timeout' ? 'timeout' : 'internalError');
+            io.err(`${resource.resource_id}: ${def.name}: ${outcome.error}\n`);
+          }
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          print([
+            ...groups,
+            pollingStatusGroup(
+              resource,
+              def.name,
+              status,
+              def.executeFrequencySeconds,
+              Math.round(Date.now()) / 1000,
+            ),
+          ]);
+        }
+      }
+    }
+    const summary: PollSummary = {
+      resources: doc.items.length,
+      runs: runCount,
+      groups: groupsPrinted,
+      statuses,
+    };
+    const by = Object.entries(statuses)
+      .map(([s, k]) => `${k} ${s} (${PollingStatus[s as PollingStatusName]})`)
+      .join(', ');
+    io.err(
+      `polled ${summary.resources} resources: ${summary.runs} runs, ${summary.groups} groups; ${by || 'no run'}\n`,
+    );
+    if (runCount === 0) io.err('no polling plugin matches these resources\n');
+    const failed = Object.entries(statuses).some(([s, k]) => s !== 'success' && k > 0);
+    return failed || runCount === 0 ? EXIT.FAILED : EXIT.OK;
+  } catch (e) {
+    io.err(`${errorMessage(e)}\n`);
+    return EXIT.FAILED;
+  } finally {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  }
+}
+
+export function registerPoll(program: Command, setExitCode: (code: number) => void): void {
+  program
+    .command('poll')
+    .description('poll resources once (or --runs times) with the plugins that match them; print every group')
+    .requiredOption('--config <file>', 'site configuration file (YAML or JSON)')
+    .requiredOption('--resources <file>', 'resources (JSON: one, an array or a set; - reads standard input)')
+    .option('--runs <n>', 'poll this many times (rates need 2)', (t) => positiveInteger(t, 'RUNS', 1000))
+    .option('--every <seconds>', 'seconds between runs (default 60)', (t) =>
+      positiveInteger(t, 'SECONDS', 86_400),
+    )
+    .addHelpText(
+      'after',
+      `
+Runs the enrichment plugins that match each resource, then the polling plugins that match it,
+and prints every metrics group (Panoptes JSON, the status group of each run included) on stdout,
+one per line; a summary on stderr. Starts the site's simulator when it has one.
+
+Exit status: 0 every poll succeeded; 1 a poll failed (groups still printed) or invalid input; 2 usage.
+
+Examples:
+  panoptes poll --config examples/quickstart/site.yaml --resources examples/quickstart/devices.json
+  panoptes poll --config site.yaml --resources router.json --runs 2 --every 10`,
+    )
+    .action(async (opts: PollCliOptions) => {
+      setExitCode(await runPoll(opts));
+    });
+}
