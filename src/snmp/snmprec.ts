@@ -108,8 +108,16 @@ export function parseSnmprecLine(text: string, source = '<snmprec>', line = 1): 
       return { oid, type, value: v.startsWith('.') ? v.slice(1) : v };
     }
     case SnmpTag.IpAddress: {
-      const b = isHex ? bytes() : Uint8Array.from(raw.split('.').map(Number));
-      if (b.length !== 4 || (!isHex && !/^\d{1,3}(?:\.\d{1,3}){3}$/.test(raw)) || b.some((x) => x > 255)) {
+      // snmpsim (pysnmp) also takes four raw octets written as four characters.
+      const rawOctets =
+        !isHex && raw.length === 4 && !raw.includes('.') && [...raw].every((c) => c.charCodeAt(0) <= 0xff);
+      const dotted = (): Uint8Array => Uint8Array.from(raw.split('.').map(Number));
+      const b = isHex ? bytes() : rawOctets ? Buffer.from(raw, 'latin1') : dotted();
+      if (
+        b.length !== 4 ||
+        (!isHex && !rawOctets && !/^\d{1,3}(?:\.\d{1,3}){3}$/.test(raw)) ||
+        b.some((x) => x > 255)
+      ) {
         throw invalid(source, line, `invalid IpAddress "${raw}"`);
       }
       return { oid, type, value: Array.from(b).join('.') };
