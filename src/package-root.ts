@@ -11,5 +11,8 @@ export const PACKAGE_ROOT = resolve(
   RUNNING_TYPESCRIPT ? '..' : '../..',
 );
 
+/** The package's own plugins: modules and the plugin files active unless plugins.builtin is false. */
+export const BUILTIN_PLUGINS_DIR = join(PACKAGE_ROOT, 'plugins');
+
 /** The built-in SNMP profiles. */
-export const BUILTIN_PROFILES_DIR = join(PACKAGE_ROOT, 'plugins', 'profiles');
+export const BUILTIN_PROFILES_DIR = join(BUILTIN_PLUGINS_DIR, 'profiles');

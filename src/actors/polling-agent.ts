@@ -10,7 +10,7 @@ import type { SchedulerLike } from 'rxjs';
 import { ValidationError, errorMessage, isPanoptesError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { enrichmentGroupToJson, parseEnrichmentGroup, stringifyJson } from '../model/index.js';
-import type { EnrichmentGroup, MetricsGroup, Resource } from '../model/index.js';
+import type { EnrichmentGroup, MetricsGroup, PollingStatusName, Resource } from '../model/index.js';
 import { asPollResult } from '../plugins/api.js';
 import type { EnrichmentPlugin, PluginKind, PollingPlugin } from '../plugins/api.js';
 import type { ContextFactory } from '../plugins/context.js';
@@ -83,6 +83,9 @@ export interface PollingAgentOptions {
 
 export type PollingStats = Record<RunStatusKind, number>;
 
+/** Failed runs of one resource and plugin are logged at most this often. */
+export const FAILURE_LOG_INTERVAL_MS = 300_000;
+
 export class PollingAgent implements PollingAgentPort {
   readonly supervisor: Supervisor;
   readonly mailboxSize: number;
@@ -104,6 +107,7 @@ export class PollingAgent implements PollingAgentPort {
   private polling: LoadedPlugin[] = [];
   private readonly guards: boolean;
   private readonly kinds: ReadonlySet<PluginKind>;
+  private readonly failureLog = new Map<string, { at: number; suppressed: number }>();
   readonly statusGroups: boolean;
   readonly immediateFirstRun: boolean;
   readonly catchUpOverdue: boolean;
@@ -261,12 +265,9 @@ export class PollingAgent implements PollingAgentPort {
         };
       } catch (e) {
         const pollingStatus = pollingStatusOf(e);
+        this.warnFailure(ctx.logger, resource, plugin, pollingStatus, e);
         if (isPanoptesError(e) && e.code === 'SNMP_TIMEOUT')
           return { status: 'timeout', error: e.message, pollingStatus };
-        ctx.logger.warn(
-          { resource: resource.resource_id, err: errorMessage(e) },
-          `${plugin.kind} plugin failed`,
-        );
         return { status: 'error', error: errorMessage(e), pollingStatus };
       }
     })();
@@ -283,6 +284,39 @@ export class PollingAgent implements PollingAgentPort {
     });
     this.running.add(settled);
     return { outcome: Promise.race([ran, timedOut]), settled };
+  }
+
+  /**
+   * One warning per failed run (timeout, SNMP error status, undecodable answer, plugin error),
+   * naming resource, plugin, target and reason; at most one per resource and plugin per
+   * FAILURE_LOG_INTERVAL_MS, the next one saying how many were left out meanwhile.
+   */
+  private warnFailure(
+    logger: Logger,
+    resource: Resource,
+    plugin: LoadedPlugin,
+    status: PollingStatusName,
+    error: unknown,
+  ): void {
+    const key = `${resource.resource_id}\u0000${plugin.definition.name}`;
+    const now = this.clock();
+    const last = this.failureLog.get(key);
+    if (last !== undefined && now - last.at < FAILURE_LOG_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    this.failureLog.set(key, { at: now, suppressed: 0 });
+    logger.warn(
+      {
+        resource: resource.resource_id,
+        plugin: plugin.definition.name,
+        target: resource.resource_endpoint,
+        status,
+        reason: errorMessage(error),
+        ...(last !== undefined && last.suppressed > 0 ? { suppressedSinceLast: last.suppressed } : {}),
+      },
+      `${plugin.kind} run failed: ${errorMessage(error)}`,
+    );
   }
 
   async overdue(resource: Resource, plugin: LoadedPlugin, at: number): Promise<boolean> {

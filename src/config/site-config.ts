@@ -24,6 +24,7 @@ const nonEmpty = (): z.ZodString =>
 const pluginsSchema = z.strictObject({
   directories: z.array(nonEmpty(), { error: 'must be a list of directories' }).default(['plugins']),
   rescan_seconds: int(0, 86_400).default(60),
+  builtin: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
 const profilesSchema = z.strictObject({
@@ -82,6 +83,7 @@ const snmpSchema = z.strictObject({
 const simulatorSchema = z.strictObject({
   devices: int(0, 99_999).default(50),
   interfaces: int(0, 65_535).default(24),
+  health: z.boolean({ error: 'must be true or false' }).default(true),
   host: nonEmpty().default('127.0.0.1'),
   port: int(0, 65_535).default(0),
   recordings: nonEmpty().optional(),
@@ -154,6 +156,11 @@ export function parseSiteConfig(text: string, file: string): SiteConfig {
     },
   };
   return deepFreeze(config);
+}
+
+/** The plugins directory a site has when it names none (`plugins` beside its file): it may be missing. */
+export function defaultPluginDirectory(config: SiteConfig): string {
+  return resolve(dirname(config.file), 'plugins');
 }
 
 export async function loadSiteConfig(file: string): Promise<SiteConfig> {

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BehaviorSubject } from 'rxjs';
 import type { Observable } from 'rxjs';
@@ -38,6 +38,13 @@ export type PluginSet = ReadonlyMap<string, LoadedPlugin>;
 export interface LoaderOptions {
   readonly directories: readonly string[];
   readonly logger: Logger;
+  /**
+   * The package's own plugin files (plugins.builtin): loaded like the rest, but a file of
+   * `directories` with the same Name replaces a built-in one instead of clashing with it.
+   */
+  readonly builtinDirectory?: string;
+  /** Directories that may be missing without a warning (the default plugins directory). */
+  readonly optionalDirectories?: readonly string[];
   /** Rescan every this many ms; 0 = only when scan() is called. Default 60000. */
   readonly rescanIntervalMs?: number;
 }
@@ -89,6 +96,8 @@ function pluginClass(module: Record<string, unknown>): (new () => unknown) | und
 
 export class PluginLoader {
   private readonly directories: readonly string[];
+  private readonly builtinDirectory: string | undefined;
+  private readonly optional: ReadonlySet<string>;
   private readonly logger: Logger;
   private readonly subject = new BehaviorSubject<PluginSet>(new Map());
   private readonly byFile = new Map<string, LoadedPlugin>();
@@ -101,7 +110,12 @@ export class PluginLoader {
   private scanning: Promise<void> = Promise.resolve();
 
   constructor(options: LoaderOptions) {
-    this.directories = options.directories.map((d) => resolve(d));
+    this.builtinDirectory = options.builtinDirectory === undefined ? undefined : resolve(options.builtinDirectory);
+    this.directories = [
+      ...options.directories.map((d) => resolve(d)),
+      ...(this.builtinDirectory === undefined ? [] : [this.builtinDirectory]),
+    ];
+    this.optional = new Set((options.optionalDirectories ?? []).map((d) => resolve(d)));
     this.logger = options.logger;
     const every = options.rescanIntervalMs ?? 60_000;
     if (every > 0) {
@@ -130,6 +144,10 @@ export class PluginLoader {
     this.subject.complete();
   }
 
+  private isBuiltin(file: string): boolean {
+    return this.builtinDirectory !== undefined && dirname(file) === this.builtinDirectory;
+  }
+
   private async listFiles(): Promise<string[]> {
     const files: string[] = [];
     for (const dir of this.directories) {
@@ -138,6 +156,7 @@ export class PluginLoader {
           if (entry.isFile() && entry.name.endsWith(PLUGIN_FILE_SUFFIX)) files.push(join(dir, entry.name));
         }
       } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && this.optional.has(dir)) continue;
         this.logger.warn({ dir, err: errorMessage(e) }, 'plugin directory cannot be read');
       }
     }
@@ -200,8 +219,11 @@ export class PluginLoader {
     for (const file of this.duplicates) this.problems.delete(file);
     this.duplicates.clear();
     const next = new Map<string, LoadedPlugin>();
-    for (const [file, plugin] of [...this.byFile].sort(([a], [b]) => a.localeCompare(b))) {
+    const builtin = (file: string): number => (this.isBuiltin(file) ? 1 : 0);
+    const ordered = [...this.byFile].sort(([a], [b]) => builtin(a) - builtin(b) || a.localeCompare(b));
+    for (const [file, plugin] of ordered) {
       const other = next.get(plugin.definition.name);
+      if (other !== undefined && this.isBuiltin(file) && !this.isBuiltin(other.definition.file)) continue;
       if (other !== undefined) {
         const error = new PanoptesError(
           'PLUGIN_INVALID',

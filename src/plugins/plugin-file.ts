@@ -1,7 +1,8 @@
 /**
  * `.panoptes-plugin` files: INI, as in Panoptes.
  *
- *   [Core]           Name (unique), Module (path of the JS/TS module, relative to this file)
+ *   [Core]           Name (unique), Module (path of the JS/TS module, relative to this file, or
+ *                    builtin:NAME for a module of the package's plugins/ directory)
  *   [Documentation]  Author, Version, Website, Description (free text, any keys)
  *   [main]           execute_frequency (seconds, mandatory), resource_filter (filter DSL),
  *                    results_cache_age (seconds, default 0), enrichment_ttl (seconds, default
@@ -20,14 +21,19 @@
  * every problem is reported as `FILE: [section] key: message`. Unknown sections and keys are
  * errors, except in [Documentation].
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { PanoptesError, isPanoptesError } from '../errors.js';
 import { deepFreeze } from '../freeze.js';
 import { readTextFile } from '../text-file.js';
 import { compileFilter } from '../dsl/index.js';
 import type { ResourcePredicate } from '../dsl/index.js';
 import { NAME_PATTERN } from '../model/validation.js';
+import { BUILTIN_PLUGINS_DIR } from '../package-root.js';
 import { parseIni } from './ini.js';
+
+/** `Module = builtin:NAME` names a module of the package's own plugins (plugins/NAME.js). */
+export const BUILTIN_PREFIX = 'builtin:';
+const BUILTIN_MODULE = /^[a-z0-9][a-z0-9-]*$/;
 
 export interface RateTransform {
   readonly name: string;
@@ -194,6 +200,9 @@ export function parsePluginFile(text: string, file: string): PluginDefinition {
     problem('core', 'name', 'must use only letters, digits, "_", "." and "-"');
   }
   const module = required('core', 'module');
+  if (module?.startsWith(BUILTIN_PREFIX) === true && !BUILTIN_MODULE.test(module.slice(BUILTIN_PREFIX.length))) {
+    problem('core', 'module', `"${module}": a built-in module is named builtin:NAME (letters, digits, "-")`);
+  }
 
   const documentation: Record<string, string> = {};
   for (const { key, value } of sections.get('documentation')?.keys.values() ?? []) documentation[key] = value;
@@ -281,7 +290,9 @@ export function parsePluginFile(text: string, file: string): PluginDefinition {
     file,
     name,
     module,
-    modulePath: resolve(dirname(file), module),
+    modulePath: module.startsWith(BUILTIN_PREFIX)
+      ? join(BUILTIN_PLUGINS_DIR, `${module.slice(BUILTIN_PREFIX.length)}.js`)
+      : resolve(dirname(file), module),
     documentation,
     executeFrequencySeconds: frequency,
     resourceFilter: resourceFilter === '' ? undefined : resourceFilter,

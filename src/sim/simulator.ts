@@ -55,6 +55,8 @@ export const MIN_MAX_MESSAGE_SIZE = 484;
 export interface SyntheticFleet {
   readonly devices: number;
   readonly interfaces: number;
+  /** Also answer the device-health set (CPU, memory, storage, load, temperatures). Default false. */
+  readonly health?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -544,7 +546,7 @@ export function buildDevices(
 ): Map<string, SimulatedDevice> {
   const devices = new Map<string, SimulatedDevice>();
   if (synthetic !== undefined) {
-    const table = syntheticTable(synthetic.interfaces);
+    const table = syntheticTable(synthetic.interfaces, synthetic.health === true);
     for (let d = 1; d <= synthetic.devices; d++) {
       const community = syntheticCommunity(d);
       devices.set(community, { community, table, number: d });

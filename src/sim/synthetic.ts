@@ -26,6 +26,11 @@
  *   errors, discards  B = 0            R = 1 on interfaces that are oper-down, else 0
  *
  * The 32-bit counters of ifTable are the 64-bit value mod 2^32, so ifIn/OutOctets wrap.
+ *
+ * Device health, when asked for (simulator.health), the same on every device (SYNTHETIC_HEALTH, what a net-snmp agent on a small
+ * Linux box answers): HOST-RESOURCES hrStorage (RAM and `/`), hrDevice names and hrProcessorLoad
+ * of two processors, UCD-SNMP memory and load averages, LM-SENSORS temperatures. The built-in
+ * host-resources and ucd-snmp profiles select the devices by their sysObjectID.
  */
 import { BerTag, BerWriter, encodeOidTlv } from '../snmp/ber.js';
 import { compareOids } from '../snmp/oid.js';
@@ -346,8 +351,64 @@ function staticIfValue(table: 'if' | 'ifx', column: number, i: number): Uint8Arr
   }
 }
 
-/** The OID layout of a synthetic device with `interfaces` interfaces (shared by all such devices). */
-export function syntheticTable(interfaces: number): MibTable {
+const HR_STORAGE = '1.3.6.1.2.1.25.2.3.1';
+const HR_DEVICE_DESCR = '1.3.6.1.2.1.25.3.2.1.3';
+const HR_PROCESSOR_LOAD = '1.3.6.1.2.1.25.3.3.1.2';
+const UCD_MEMORY = '1.3.6.1.4.1.2021.4';
+const UCD_LOAD = '1.3.6.1.4.1.2021.10.1';
+const LM_TEMP = '1.3.6.1.4.1.2021.13.16.2.1';
+
+/** Storage rows: [hrStorageType arc, description, allocation unit, size, used] (sizes in units). */
+const SYNTHETIC_STORAGE = [
+  [2, 'Physical memory', 1024, 8_388_608, 3_145_728],
+  [4, '/', 4096, 15_728_640, 6_291_456],
+] as const;
+/** Processors: [hrDeviceIndex, description, load %]. */
+const SYNTHETIC_CPUS = [
+  [196608, 'Simulated CPU 0', 12],
+  [196609, 'Simulated CPU 1', 18],
+] as const;
+/** Temperature sensors: [description, thousandths of a degree Celsius]. */
+const SYNTHETIC_TEMPERATURES = [
+  ['CPU Package', 47_500],
+  ['Board', 36_000],
+] as const;
+
+/** The device-health varbinds of every synthetic device: [OID, value TLV]. */
+export const SYNTHETIC_HEALTH: readonly (readonly [string, Uint8Array])[] = [
+  ...SYNTHETIC_STORAGE.flatMap(([type, descr, unit, size, used], k) => {
+    const i = k + 1;
+    return [
+      [`${HR_STORAGE}.1.${i}`, integerTlv(i)],
+      [`${HR_STORAGE}.2.${i}`, valueTlv((w) => w.oid(`1.3.6.1.2.1.25.2.1.${type}`))],
+      [`${HR_STORAGE}.3.${i}`, stringTlv(descr)],
+      [`${HR_STORAGE}.4.${i}`, integerTlv(unit)],
+      [`${HR_STORAGE}.5.${i}`, integerTlv(size)],
+      [`${HR_STORAGE}.6.${i}`, integerTlv(used)],
+      [`${HR_STORAGE}.7.${i}`, unsignedTlv(SnmpTag.Counter32, 0)],
+    ] as const;
+  }),
+  ...SYNTHETIC_CPUS.map(([i, descr]) => [`${HR_DEVICE_DESCR}.${i}`, stringTlv(descr)] as const),
+  ...SYNTHETIC_CPUS.map(([i, , load]) => [`${HR_PROCESSOR_LOAD}.${i}`, integerTlv(load)] as const),
+  [`${UCD_MEMORY}.3.0`, integerTlv(2_097_152)], // memTotalSwap, kB
+  [`${UCD_MEMORY}.4.0`, integerTlv(2_031_616)], // memAvailSwap
+  [`${UCD_MEMORY}.5.0`, integerTlv(8_388_608)], // memTotalReal
+  [`${UCD_MEMORY}.6.0`, integerTlv(3_145_728)], // memAvailReal
+  [`${UCD_MEMORY}.14.0`, integerTlv(524_288)], // memBuffer
+  [`${UCD_MEMORY}.15.0`, integerTlv(1_572_864)], // memCached
+  ...(['0.42', '0.37', '0.31'] as const).flatMap((load, k) => [
+    [`${UCD_LOAD}.3.${k + 1}`, stringTlv(load)] as const, // laLoad
+    [`${UCD_LOAD}.5.${k + 1}`, integerTlv(Math.round(Number(load) * 100))] as const, // laLoadInt
+  ]),
+  ...SYNTHETIC_TEMPERATURES.flatMap(([descr, milli], k) => [
+    [`${LM_TEMP}.1.${k + 1}`, integerTlv(k + 1)] as const,
+    [`${LM_TEMP}.2.${k + 1}`, stringTlv(descr)] as const,
+    [`${LM_TEMP}.3.${k + 1}`, unsignedTlv(SnmpTag.Gauge32, milli)] as const,
+  ]),
+];
+
+/** The OID layout of a synthetic device with `interfaces` interfaces (shared by all such devices), with the health set or not. */
+export function syntheticTable(interfaces: number, health = false): MibTable {
   const entries: TableEntry[] = [
     { oid: OID.sysDescr, kind: Kind.SysDescr, ifIndex: 0, counter64: false },
     {
@@ -390,6 +451,11 @@ export function syntheticTable(interfaces: number): MibTable {
         counter64: kind >= Kind.HCInOctets,
         ...(kind === Kind.Static ? { value: staticIfValue('ifx', column, i) } : {}),
       });
+    }
+  }
+  if (health) {
+    for (const [oid, value] of SYNTHETIC_HEALTH) {
+      entries.push({ oid, kind: Kind.Static, ifIndex: 0, counter64: false, value });
     }
   }
   return buildTable(entries);

@@ -21,6 +21,7 @@ import type { MessageBus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka-bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { GLOBAL_METRICS_TOPIC, topicNames } from '../bus/topics.js';
+import { defaultPluginDirectory } from '../config/site-config.js';
 import type { SiteConfig } from '../config/site-config.js';
 import { InfluxConsumer } from '../consumers/influx-consumer.js';
 import { JsonlConsumer } from '../consumers/jsonl-consumer.js';
@@ -28,6 +29,7 @@ import { PanoptesError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createContextFactory, storeEnrichmentLoader } from '../plugins/context.js';
 import { ProfileCatalog } from '../profiles/catalog.js';
+import { BUILTIN_PLUGINS_DIR } from '../package-root.js';
 import { PluginLoader } from '../plugins/loader.js';
 import { SnmpSimulator } from '../sim/simulator.js';
 import { SnmpEngine } from '../snmp/engine.js';
@@ -214,7 +216,9 @@ export class PanoptesNode {
       simulator = await SnmpSimulator.start({
         host: sim.host,
         port: sim.port,
-        ...(sim.devices > 0 ? { synthetic: { devices: sim.devices, interfaces: sim.interfaces } } : {}),
+        ...(sim.devices > 0
+          ? { synthetic: { devices: sim.devices, interfaces: sim.interfaces, health: sim.health } }
+          : {}),
         ...(sim.recordings === undefined ? {} : { dataDir: sim.recordings }),
       });
       const started = simulator;
@@ -256,6 +260,8 @@ export class PanoptesNode {
 
     const loader = new PluginLoader({
       directories: config.plugins.directories,
+      ...(config.plugins.builtin ? { builtinDirectory: BUILTIN_PLUGINS_DIR } : {}),
+      optionalDirectories: [defaultPluginDirectory(config)],
       logger,
       rescanIntervalMs: config.plugins.rescan_seconds * 1000,
     });

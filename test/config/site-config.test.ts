@@ -50,7 +50,7 @@ describe('parseSiteConfig defaults', () => {
     expect(config).toEqual({
       site: 'dc1',
       file: FILE,
-      plugins: { directories: ['/etc/panoptes/plugins'], rescan_seconds: 60 },
+      plugins: { directories: ['/etc/panoptes/plugins'], rescan_seconds: 60, builtin: true },
       profiles: { directories: [] },
       bus: {
         type: 'memory',

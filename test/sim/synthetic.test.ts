@@ -11,6 +11,7 @@ import {
   syntheticTable,
   SYNTHETIC_START,
   writeSyntheticValue,
+  SYNTHETIC_HEALTH,
 } from '../../src/sim/synthetic.js';
 import type { SyntheticCounters } from '../../src/sim/synthetic.js';
 import { BerReader, BerWriter } from '../../src/snmp/ber.js';
@@ -186,6 +187,15 @@ describe('syntheticTable', () => {
     expect(t.oids[8]).toBe('1.3.6.1.2.1.2.2.1.1.1');
     expect(t.oids.at(-1)).toBe('1.3.6.1.2.1.31.1.1.1.18.4');
     expect(t.oids.filter((_, k) => t.counter64[k] === 1)).toHaveLength(16);
+  });
+
+  it('with the health set: HOST-RESOURCES between ifTable and ifXTable, UCD-SNMP and LM-SENSORS last', () => {
+    const t = syntheticTable(4, true);
+    expect(t.size).toBe(7 + 1 + 17 * 4 + 7 * 4 + SYNTHETIC_HEALTH.length);
+    for (let k = 1; k < t.size; k++)
+      expect(compareOids(t.oids[k - 1] ?? '', t.oids[k] ?? '')).toBeLessThan(0);
+    expect(t.oids[7 + 1 + 17 * 4]).toBe('1.3.6.1.2.1.25.2.3.1.1.1');
+    expect(t.oids.at(-1)).toBe('1.3.6.1.4.1.2021.13.16.2.1.3.2');
   });
 
   it('lets SNMPv1 skip from ifName to ifHighSpeed past the Counter64 columns', () => {

@@ -14,7 +14,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { PollingAgent } from '../../actors/polling-agent.js';
-import { loadSiteConfig } from '../../config/site-config.js';
+import { defaultPluginDirectory, loadSiteConfig } from '../../config/site-config.js';
 import type { SiteConfig } from '../../config/site-config.js';
 import { errorMessage } from '../../errors.js';
 import { createLogger } from '../../log.js';
@@ -31,6 +31,7 @@ import { createContextFactory, storeEnrichmentLoader } from '../../plugins/conte
 import { PluginLoader } from '../../plugins/loader.js';
 import type { LoadedPlugin } from '../../plugins/loader.js';
 import { ProfileCatalog } from '../../profiles/catalog.js';
+import { BUILTIN_PLUGINS_DIR } from '../../package-root.js';
 import { SnmpSimulator } from '../../sim/simulator.js';
 import { SnmpEngine } from '../../snmp/engine.js';
 import { EnrichmentCache } from '../../streams/enrichment-cache.js';
@@ -104,7 +105,9 @@ export async function runPoll(
       const simulator = await SnmpSimulator.start({
         host: sim.host,
         port: sim.port,
-        ...(sim.devices > 0 ? { synthetic: { devices: sim.devices, interfaces: sim.interfaces } } : {}),
+        ...(sim.devices > 0
+          ? { synthetic: { devices: sim.devices, interfaces: sim.interfaces, health: sim.health } }
+          : {}),
         ...(sim.recordings === undefined ? {} : { dataDir: sim.recordings }),
       });
       cleanups.push(() => simulator.close());
@@ -135,6 +138,8 @@ export async function runPoll(
     });
     const loader = new PluginLoader({
       directories: config.plugins.directories,
+      ...(config.plugins.builtin ? { builtinDirectory: BUILTIN_PLUGINS_DIR } : {}),
+      optionalDirectories: [defaultPluginDirectory(config)],
       logger: log,
       rescanIntervalMs: 0,
     });

@@ -16,7 +16,7 @@ import type { Run } from './plugin-run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = join(here, 'fixtures');
-const repoPlugins = resolve(here, '../../../plugins');
+const examplePlugins = resolve(here, '../../../examples/plugins');
 const FIXTURES = ['devices-set.json', 'devices-array.json', 'device-single.json', 'devices-mixed.json'];
 
 let dir: string;
@@ -240,10 +240,10 @@ describe('discovery-json: failures', () => {
   });
 });
 
-describe('built-in discovery plugins in plugins/', () => {
-  it('load through the PluginLoader as discovery plugins without problems', async () => {
+describe('sample files of the built-in discovery plugins in examples/plugins/', () => {
+  it('load through the PluginLoader as discovery plugins (Module = builtin:NAME) without problems', async () => {
     const loader = new PluginLoader({
-      directories: [repoPlugins],
+      directories: [examplePlugins],
       logger: silentLogger,
       rescanIntervalMs: 0,
     });
@@ -253,7 +253,8 @@ describe('built-in discovery plugins in plugins/', () => {
         const plugin = loader.plugins.get(name);
         expect(plugin?.kind, name).toBe('discovery');
         expect(plugin?.definition.options['file'], name).toBeDefined();
-        expect(loader.problems.get(join(repoPlugins, `${name}.panoptes-plugin`)), name).toBeUndefined();
+        expect(plugin?.definition.module, name).toBe(`builtin:${name}`);
+        expect(loader.problems.get(join(examplePlugins, `${name}.panoptes-plugin`)), name).toBeUndefined();
       }
     } finally {
       loader.close();

@@ -1,0 +1,71 @@
+/** Failed runs are logged: one warning naming resource, plugin, target and reason, rate-limited per resource and plugin. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FAILURE_LOG_INTERVAL_MS, PollingAgent } from '../../src/actors/polling-agent.js';
+import { PanoptesError } from '../../src/errors.js';
+import { createContextFactory } from '../../src/plugins/context.js';
+import { storeKeys } from '../../src/store/keys.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { LEVEL, captureLogger } from '../support/capture-logger.js';
+import { pollingDefinition, pollingPlugin, resource } from '../support/polling-fixtures.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function agentWith(error: () => Error): {
+  run: (id: string) => Promise<unknown>;
+  warnings: () => Record<string, unknown>[];
+} {
+  const { logger, records } = captureLogger();
+  const store = new MemoryStore();
+  const keys = storeKeys();
+  const agent = new PollingAgent({
+    logger,
+    store,
+    keys,
+    contextFactory: createContextFactory({ logger, store, keys }),
+    publish: () => Promise.resolve(),
+    distributedGuards: false,
+  });
+  const plugin = pollingPlugin(pollingDefinition('device-metrics'), () => Promise.reject(error()));
+  return {
+    run: (id) =>
+      agent.run(resource(id, { resource_endpoint: `${id}.example.net` }), plugin, new AbortController()).outcome,
+    warnings: () => records.filter((r) => r.level === LEVEL.warn && /run failed/.test(r.msg)),
+  };
+}
+
+describe('failed runs are logged', () => {
+  it.each([
+    ['a timeout', () => new PanoptesError('SNMP_TIMEOUT', 'no answer from sw1:161 after 2 attempts'), 'timeout'],
+    ['an error status', () => new PanoptesError('SNMP_ERROR_STATUS', 'sw1:161 answered genErr'), 'missingData'],
+    ['an undecodable answer', () => new PanoptesError('SNMP_DECODE', 'bad BER at byte 12'), 'internalError'],
+  ])('%s: one warning with resource, plugin, target and reason', async (_what, error, status) => {
+    const a = agentWith(error);
+    await a.run('sw1');
+    const [w, ...rest] = a.warnings();
+    expect(rest).toEqual([]);
+    expect(w).toMatchObject({
+      resource: 'sw1',
+      plugin: 'device-metrics',
+      target: 'sw1.example.net',
+      status,
+      reason: error().message,
+    });
+  });
+
+  it('at most once per resource and plugin per interval, then with the count left out', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.UTC(2024, 0, 1));
+    const a = agentWith(() => new PanoptesError('SNMP_TIMEOUT', 'no answer'));
+    await a.run('sw1');
+    await a.run('sw1');
+    await a.run('sw1');
+    await a.run('sw2');
+    expect(a.warnings().map((w) => w['resource'])).toEqual(['sw1', 'sw2']);
+    vi.setSystemTime(Date.UTC(2024, 0, 1) + FAILURE_LOG_INTERVAL_MS);
+    await a.run('sw1');
+    const last = a.warnings().at(-1);
+    expect(last).toMatchObject({ resource: 'sw1', suppressedSinceLast: 2 });
+  });
+});
