@@ -39,7 +39,7 @@ async function file(name: string, content: unknown): Promise<string> {
   return path;
 }
 
-async function run(kind: 'resources' | 'metrics', path: string, options: ValidateOptions = {}): Promise<Run> {
+async function run(kind: 'resources' | 'metrics' | 'profiles', path: string, options: ValidateOptions = {}): Promise<Run> {
   let out = '';
   let err = '';
   const io: CliIo = {
@@ -203,5 +203,64 @@ describe('runValidate: invalid files', () => {
     const result = await run('resources', path);
     expect(result.code).toBe(1);
     expect(result.err).toContain(`${path}:2:3: invalid JSON: Duplicate key 'resource_id'`);
+  });
+});
+
+describe('validate profiles', () => {
+  const good = [
+    'profile: good-one',
+    'tables:',
+    '  t: { columns: { v: 1.3.6.1.2.1.1.3 } }',
+    'groups:',
+    '  - { type: g, table: t, metrics: { m: v } }',
+    '',
+  ].join('\n');
+
+  it('accepts the built-in profiles directory and names what it loaded', async () => {
+    const r = await run('profiles', join(import.meta.dirname, '../../plugins/profiles'));
+    expect(r.err).toBe('');
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.out).toMatch(/^ok: \d+ profiles \(.*cisco-ios.*juniper.*\)\n$/);
+  });
+
+  it('reports every problem of every file of a directory with file, line and column, and exits 1', async () => {
+    const profiles = join(dir, 'profiles');
+    await mkdir(profiles);
+    await writeFile(join(profiles, 'a-good.yaml'), good);
+    await writeFile(
+      join(profiles, 'b-bad.yaml'),
+      [
+        'profile: bad',
+        'groups:',
+        '  - type: g',
+        '    metrics:',
+        '      m: nosuch + 1',
+        '    colour: red',
+        '',
+      ].join('\n'),
+    );
+    const r = await run('profiles', profiles);
+    expect(r.code).toBe(EXIT.FAILED);
+    expect(r.out).toBe('');
+    const bad = join(profiles, 'b-bad.yaml');
+    expect(r.err).toContain(`${bad}:6:13: groups[0].colour: unknown key`);
+  });
+
+  it('checks one file, expressions included', async () => {
+    expect((await run('profiles', await file('one.yaml', good))).out).toBe('ok: profile good-one\n');
+    const bad = await file('expr.yaml', good.replace('m: v', 'm: v +'));
+    const r = await run('profiles', bad);
+    expect(r.code).toBe(EXIT.FAILED);
+    expect(r.err).toMatch(
+      new RegExp(
+        `^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:\\d+: groups\\[0\\]\\.metrics\\.m: expected `,
+      ),
+    );
+  });
+
+  it('a path that does not exist is an error naming it', async () => {
+    const r = await run('profiles', join(dir, 'nope'));
+    expect(r.code).toBe(EXIT.FAILED);
+    expect(r.err).toContain('nope: cannot read: ENOENT');
   });
 });

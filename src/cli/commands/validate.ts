@@ -5,7 +5,12 @@
  * exit 0 with `ok: N resources` on stdout, or with --print the normalised JSON (Counter64 values
  * keep every digit). Invalid: exit 1, every problem on stderr as `FILE: $.path: message`.
  */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { errorMessage } from '../../errors.js';
+import { ProfileCatalog } from '../../profiles/catalog.js';
+import { loadProfileFile } from '../../profiles/profile.js';
 import {
   metricsGroupToJson,
   parseMetricsGroupDocument,
@@ -18,7 +23,7 @@ import { EXIT, processIo } from '../io.js';
 import type { CliIo } from '../io.js';
 import { readJsonInput } from '../read-input.js';
 
-export const VALIDATE_KINDS = ['resources', 'metrics'] as const;
+export const VALIDATE_KINDS = ['resources', 'metrics', 'profiles'] as const;
 export type ValidateKind = (typeof VALIDATE_KINDS)[number];
 
 export interface ValidateOptions {
@@ -41,6 +46,35 @@ function render<T>(doc: ParsedDocument<T>, setKey: string, toJson: (item: T) => 
   }
 }
 
+/**
+ * Checks SNMP profiles: a YAML file, or every profile of a directory. Every problem of every
+ * file is printed as FILE:LINE:COLUMN: key.path: message; `ok: N profiles (names)` when all load.
+ */
+export async function runValidateProfiles(path: string, io: CliIo = processIo): Promise<number> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (e) {
+    io.err(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+    return EXIT.FAILED;
+  }
+  if (isDirectory) {
+    const { catalog, problems } = await ProfileCatalog.load([resolve(path)]);
+    for (const p of problems) io.err(`${p.message}\n`);
+    if (problems.length > 0) return EXIT.FAILED;
+    io.out(`ok: ${plural(catalog.size, 'profile', 'profiles')} (${catalog.names.join(', ')})\n`);
+    return EXIT.OK;
+  }
+  try {
+    const profile = await loadProfileFile(resolve(path));
+    io.out(`ok: profile ${profile.name}\n`);
+    return EXIT.OK;
+  } catch (e) {
+    io.err(`${errorMessage(e)}\n`);
+    return EXIT.FAILED;
+  }
+}
+
 /** Runs the command; returns the exit status. */
 export async function runValidate(
   kind: ValidateKind,
@@ -48,6 +82,7 @@ export async function runValidate(
   options: ValidateOptions,
   io: CliIo = processIo,
 ): Promise<number> {
+  if (kind === 'profiles') return runValidateProfiles(file, io);
   const read = await readJsonInput(file, io);
   if (!read.ok) return read.exit;
   const input = read.value;
@@ -78,22 +113,29 @@ export async function runValidate(
 export function registerValidate(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('validate')
-    .description('check a JSON file of resources or metrics groups against the Panoptes schema')
+    .description(
+      'check a JSON file of resources or metrics groups against the Panoptes schema, or SNMP profiles',
+    )
     .argument('<kind>', `what the file holds: ${VALIDATE_KINDS.join(' | ')}`)
-    .argument('<file>', 'JSON file: one object, an array, or a set object ("-" reads standard input)')
+    .argument(
+      '<file>',
+      'JSON file: one object, an array, or a set object ("-" reads standard input); profiles: a YAML file or a directory',
+    )
     .option('--print', 'print the normalised JSON instead of a summary')
     .addHelpText(
       'after',
       `
-Exit status: 0 valid, 1 invalid (every problem printed as FILE: $.path: message), 2 usage error.
+Exit status: 0 valid, 1 invalid (every problem printed as FILE: $.path: message, or for
+profiles FILE:LINE:COLUMN: key.path: message), 2 usage error.
 
 Examples:
   panoptes validate resources devices.json
-  panoptes validate metrics group.json --print`,
+  panoptes validate metrics group.json --print
+  panoptes validate profiles /etc/panoptes/profiles`,
     )
     .action(async (kind: string, file: string, opts: ValidateOptions, cmd: Command) => {
       if (!(VALIDATE_KINDS as readonly string[]).includes(kind)) {
-        cmd.error(`error: unknown kind '${kind}' (expected ${VALIDATE_KINDS.join(' or ')})`, {
+        cmd.error(`error: unknown kind '${kind}' (expected ${VALIDATE_KINDS.join(', ')})`, {
           exitCode: EXIT.USAGE,
           code: 'panoptes.usage',
         });
