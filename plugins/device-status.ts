@@ -9,13 +9,20 @@
  * credentials (SNMPv3) 1; one that cannot be reached 2. When sysName is set and differs from
  * the resource's id, the run is reported partial (4): the endpoint may point at another device.
  */
-import { METRICS_GROUP_SCHEMA_VERSION } from '../src/model/index.js';
-import type { Resource } from '../src/model/index.js';
-import type { PluginContext, PollResult, PollingPlugin } from '../src/plugins/api.js';
+import { METRICS_GROUP_SCHEMA_VERSION, option, pluginOptions } from '../src/index.js';
+import type { PluginContext, PollResult, PollingPlugin, Resource } from '../src/index.js';
 import { integer, text } from './lib/if-mib.js';
 
 const SYS_UP_TIME = '1.3.6.1.2.1.1.3.0';
 const SYS_NAME = '1.3.6.1.2.1.1.5.0';
+
+/** The plugin file's [options]. */
+export const options = {
+  check_sysname: option.boolean(
+    'report the run partial (4) when sysName is set and differs from the resource id',
+    true,
+  ),
+};
 
 export class DeviceStatusPlugin implements PollingPlugin {
   async poll(ctx: PluginContext, resource: Resource): Promise<PollResult> {
@@ -32,7 +39,7 @@ export class DeviceStatusPlugin implements PollingPlugin {
     const timestamp = Date.now() / 1000;
     const sysName = text(name);
     const mismatch =
-      ctx.config.options['check_sysname'] !== 'false' &&
+      pluginOptions(ctx, options).check_sysname &&
       sysName !== undefined &&
       sysName !== '' &&
       sysName.toLowerCase() !== resource.resource_id.toLowerCase();

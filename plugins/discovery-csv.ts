@@ -30,21 +30,39 @@
  */
 import { parse } from 'csv-parse/sync';
 import type { InfoRecord } from 'csv-parse/sync';
-import { ValidationError, errorMessage } from '../src/errors.js';
-import type { ValidationIssue } from '../src/errors.js';
-import { NAME_PATTERN, RESERVED_KEYS, parseResource } from '../src/model/index.js';
-import type { Resource } from '../src/model/index.js';
-import type { DiscoveryPlugin, PluginContext } from '../src/plugins/api.js';
-import { optionError } from '../src/plugins/plugin-file.js';
 import {
-  checkOptions,
+  NAME_PATTERN,
+  RESERVED_KEYS,
+  ValidationError,
+  errorMessage,
+  parseResource,
+  pluginOptions,
+} from '../src/index.js';
+import type { DiscoveryPlugin, OptionSpec, PluginContext, Resource, ValidationIssue } from '../src/index.js';
+import {
+  FILE_OPTION,
   inventoryFile,
   readInventory,
   resourceKey,
   withDefaults,
 } from './lib/discovery-file.js';
 
-const OPTIONS = ['file', 'delimiter'];
+/** The plugin file's [options]. */
+export const options = {
+  file: FILE_OPTION,
+  delimiter: {
+    description: 'the column separator: one character other than a quote, or tab (default ",")',
+    default: ',',
+    parse: (value: string): string => {
+      if (value === '') return ',';
+      if (value.toLowerCase() === 'tab' || value === '\\t') return '\t';
+      if ([...value].length !== 1 || /["\r\n]/.test(value)) {
+        throw new Error(`must be one character other than a quote, or tab; got "${value}"`);
+      }
+      return value;
+    },
+  } satisfies OptionSpec<string>,
+};
 
 const REQUIRED_COLUMNS = [
   'resource_id',
@@ -70,20 +88,6 @@ interface Row {
   readonly cells: readonly string[];
   /** Line of the file the row starts on (1-based). */
   readonly line: number;
-}
-
-function delimiterOption(ctx: PluginContext): string {
-  const value = ctx.config.options['delimiter'];
-  if (value === undefined || value === '') return ',';
-  if (value.toLowerCase() === 'tab' || value === '\\t') return '\t';
-  if ([...value].length !== 1 || /["\r\n]/.test(value)) {
-    throw optionError(
-      ctx.config,
-      'delimiter',
-      `must be one character other than a quote, or tab; got "${value}"`,
-    );
-  }
-  return value;
 }
 
 /**
@@ -230,9 +234,8 @@ function rowToResource(
 
 export class CsvDiscoveryPlugin implements DiscoveryPlugin {
   async discover(ctx: PluginContext): Promise<readonly Resource[]> {
-    checkOptions(ctx, OPTIONS);
-    const delimiter = delimiterOption(ctx);
-    const file = inventoryFile(ctx);
+    const { file: fileOption, delimiter } = pluginOptions(ctx, options);
+    const file = inventoryFile(ctx, fileOption);
     const data = await readInventory(ctx, file);
     const now = Date.now() / 1000;
     const [header, ...rows] = readRows(data, delimiter, file.path);

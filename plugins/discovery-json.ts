@@ -19,14 +19,12 @@
  * file:line:column), is not laid out as one of the three shapes (MODEL_INVALID), or when [options]
  * has no `file` or an unknown key (PLUGIN_INVALID naming the plugin file, section and key).
  */
-import { ValidationError } from '../src/errors.js';
-import type { ValidationIssue } from '../src/errors.js';
-import { parseJson, parseResourceDocument } from '../src/model/index.js';
-import type { Resource } from '../src/model/index.js';
-import type { DiscoveryPlugin, PluginContext } from '../src/plugins/api.js';
-import { checkOptions, inventoryFile, readInventory, withDefaults } from './lib/discovery-file.js';
+import { ValidationError, parseJson, parseResourceDocument, pluginOptions } from '../src/index.js';
+import type { DiscoveryPlugin, PluginContext, Resource, ValidationIssue } from '../src/index.js';
+import { FILE_OPTION, inventoryFile, readInventory, withDefaults } from './lib/discovery-file.js';
 
-const OPTIONS = ['file'];
+/** The plugin file's [options]. */
+export const options = { file: FILE_OPTION };
 
 type Layout = 'single' | 'array' | 'set';
 
@@ -64,8 +62,7 @@ function describeIssue(issue: ValidationIssue): string {
 
 export class JsonDiscoveryPlugin implements DiscoveryPlugin {
   async discover(ctx: PluginContext): Promise<readonly Resource[]> {
-    checkOptions(ctx, OPTIONS);
-    const file = inventoryFile(ctx);
+    const file = inventoryFile(ctx, pluginOptions(ctx, options).file);
     const bytes = await readInventory(ctx, file);
     const now = Date.now() / 1000;
     const text = bytes.toString('utf8').replace(/^\uFEFF/, '');

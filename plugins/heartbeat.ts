@@ -4,9 +4,8 @@
  * group with the gauge `status` = 1 each interval. A consumer that stops seeing it knows the
  * poller (or the path from it) is down, which no device metric can tell.
  */
-import { METRICS_GROUP_SCHEMA_VERSION } from '../src/model/index.js';
-import type { MetricsGroup, Resource } from '../src/model/index.js';
-import type { PluginContext, PollingPlugin } from '../src/plugins/api.js';
+import { METRICS_GROUP_SCHEMA_VERSION } from '../src/index.js';
+import type { MetricsGroup, PluginContext, PollingPlugin, Resource } from '../src/index.js';
 
 export class HeartbeatPlugin implements PollingPlugin {
   poll(ctx: PluginContext, resource: Resource): Promise<readonly MetricsGroup[]> {

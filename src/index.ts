@@ -1,10 +1,13 @@
 /**
  * The package's public API: the data model, the consumer API, the bus and store interfaces and
- * their implementations, for users who consume Panoptes-TS metrics or embed its parts.
+ * their implementations, for users who consume Panoptes-TS metrics or embed its parts, and the
+ * plugin SDK: everything a plugin module needs (plugin types, its options, SNMP sessions and
+ * values, enrichment joins, the profile engine). The built-in plugins import only this, as a
+ * user's plugin must.
  */
 export * from './model/index.js';
-export { PanoptesError, ERROR_CODES, isPanoptesError } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export { PanoptesError, ERROR_CODES, ValidationError, errorMessage, isPanoptesError } from './errors.js';
+export type { ErrorCode, ValidationIssue } from './errors.js';
 export { subscribeMetricsGroups, parseMetricsGroupMessage } from './consumers/subscribe.js';
 export type { MetricsSubscription, MetricsSubscriptionOptions } from './consumers/subscribe.js';
 export type {
@@ -27,7 +30,23 @@ export type {
   DiscoveryPlugin,
   EnrichmentPlugin,
   PluginContext,
+  PluginKind,
   PollResult,
   PollingPlugin,
 } from './plugins/api.js';
+export { asPollResult } from './plugins/api.js';
+export { optionError } from './plugins/plugin-file.js';
+export type { PluginDefinition, PreloadEntry, RateTransform } from './plugins/plugin-file.js';
+export { option, parseOptions, pluginOptions } from './plugins/options.js';
+export type { OptionSpec, OptionsOf, OptionsSchema } from './plugins/options.js';
+export { SnmpTag, isException } from './snmp/types.js';
+export type { Varbind, VarbindValue } from './snmp/types.js';
+export type { SnmpSession } from './snmp/session.js';
+export { compareOids, isUnder } from './snmp/oid.js';
+export { dimensionsFrom } from './streams/enrichment-join.js';
+export { NOT_SET, runProfiles } from './profiles/engine.js';
+export type { ProfileRunOptions, ProfileRunResult } from './profiles/engine.js';
+export { ProfileCatalog } from './profiles/catalog.js';
+export { loadProfileFile, parseProfile } from './profiles/profile.js';
+export type { Profile } from './profiles/profile.js';
 export { compileFilter } from './dsl/index.js';

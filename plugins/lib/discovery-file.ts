@@ -12,10 +12,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { PanoptesError, errorMessage } from '../../src/errors.js';
-import type { Resource } from '../../src/model/index.js';
-import type { PluginContext } from '../../src/plugins/api.js';
-import { optionError } from '../../src/plugins/plugin-file.js';
+import { PanoptesError, errorMessage, option } from '../../src/index.js';
+import type { PluginContext, Resource } from '../../src/index.js';
 
 export interface InventoryFile {
   /** Absolute path of the inventory. */
@@ -24,20 +22,12 @@ export interface InventoryFile {
   readonly option: string;
 }
 
-/** Rejects [options] keys the plugin does not know: a misspelt option would be silently ignored. */
-export function checkOptions(ctx: PluginContext, known: readonly string[]): void {
-  for (const key of Object.keys(ctx.config.options)) {
-    if (!known.includes(key)) {
-      throw optionError(ctx.config, key, `unknown option (expected ${known.join(', ')})`);
-    }
-  }
-}
+/** The `file` option of both discovery plugins. */
+export const FILE_OPTION = option.text('the inventory, relative to the plugin file or absolute');
 
 /** The inventory named by `[options] file`, resolved against the plugin file's directory. */
-export function inventoryFile(ctx: PluginContext): InventoryFile {
-  const option = ctx.config.options['file']?.trim() ?? '';
-  if (option === '') throw optionError(ctx.config, 'file', 'is required');
-  return { path: resolve(dirname(ctx.config.file), option), option };
+export function inventoryFile(ctx: PluginContext, file: string): InventoryFile {
+  return { path: resolve(dirname(ctx.config.file), file), option: file };
 }
 
 /** The bytes of the inventory; a file that cannot be read is a FILE_READ error naming it and the option. */

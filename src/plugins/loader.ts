@@ -21,6 +21,8 @@ import { PACKAGE_ROOT, RUNNING_TYPESCRIPT } from '../package-root.js';
 import { pluginKindOf } from './api.js';
 import type { PluginInstance, PluginKind } from './api.js';
 import { parsePluginFile } from './plugin-file.js';
+import { isOptionsSchema, parseOptions } from './options.js';
+import { deepFreeze } from '../freeze.js';
 import type { PluginDefinition } from './plugin-file.js';
 
 export const PLUGIN_FILE_SUFFIX = '.panoptes-plugin';
@@ -282,6 +284,11 @@ export class PluginLoader {
     }
     const kind = pluginKindOf(instance);
     if (kind === undefined) throw fail(`${modulePath}: the class has no poll, enrich or discover method`);
-    return { definition: def, kind, instance: instance as PluginInstance, version };
+    // The module's options declaration checks the file's [options] now, not at the first run.
+    const declared = module['options'];
+    const definition = isOptionsSchema(declared)
+      ? deepFreeze({ ...def, settings: parseOptions(def, declared) })
+      : def;
+    return { definition, kind, instance: instance as PluginInstance, version };
   }
 }

@@ -77,6 +77,11 @@ export interface PluginDefinition {
   readonly preload: readonly PreloadEntry[];
   /** The [options] section: the plugin's own settings, keys in lower case. */
   readonly options: Readonly<Record<string, string>>;
+  /**
+   * The [options] parsed with the module's declaration (`export const options`), when it has
+   * one; set by the loader. Plugins read them with pluginOptions(ctx, options).
+   */
+  readonly settings?: Readonly<Record<string, unknown>>;
 }
 
 export interface PluginIssue {

@@ -39,7 +39,11 @@ async function file(name: string, content: unknown): Promise<string> {
   return path;
 }
 
-async function run(kind: 'resources' | 'metrics' | 'profiles', path: string, options: ValidateOptions = {}): Promise<Run> {
+async function run(
+  kind: 'resources' | 'metrics' | 'profiles' | 'plugins',
+  path: string,
+  options: ValidateOptions = {},
+): Promise<Run> {
   let out = '';
   let err = '';
   const io: CliIo = {
@@ -262,5 +266,42 @@ describe('validate profiles', () => {
     const r = await run('profiles', join(dir, 'nope'));
     expect(r.code).toBe(EXIT.FAILED);
     expect(r.err).toContain('nope: cannot read: ENOENT');
+  });
+});
+
+describe('validate plugins', () => {
+  it('loads the quickstart plugins, modules and declared options included', async () => {
+    const r = await run('plugins', join(import.meta.dirname, '../../examples/quickstart/plugins'));
+    expect(r.err).toBe('');
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.out).toMatch(/^ok: 6 plugins \(.*device-status polling.*discovery-json discovery.*\)\n$/);
+  });
+
+  it('reports every [options] problem with file, section and key, at load, and exits 1', async () => {
+    const plugins = join(dir, 'plugins');
+    await mkdir(plugins);
+    const bad = join(plugins, 'status.panoptes-plugin');
+    await writeFile(
+      bad,
+      '[Core]\nName = st\nModule = builtin:device-status\n[main]\nexecute_frequency = 60\n[options]\ncheck_sysname = maybe\ncolour = red\n',
+    );
+    await writeFile(
+      join(plugins, 'inventory.panoptes-plugin'),
+      '[Core]\nName = inv\nModule = builtin:discovery-json\n[main]\nexecute_frequency = 60\n',
+    );
+    const r = await run('plugins', plugins);
+    expect(r.code).toBe(EXIT.FAILED);
+    expect(
+      r.err
+        .split('\n')
+        .filter((l) => l !== '')
+        .sort(),
+    ).toEqual(
+      [
+        `${bad}: [options] check_sysname: must be true or false, got "maybe"`,
+        `${bad}: [options] colour: unknown option (expected check_sysname)`,
+        `${join(plugins, 'inventory.panoptes-plugin')}: [options] file: is required`,
+      ].sort(),
+    );
   });
 });

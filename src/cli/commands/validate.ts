@@ -11,6 +11,8 @@ import type { Command } from 'commander';
 import { errorMessage } from '../../errors.js';
 import { ProfileCatalog } from '../../profiles/catalog.js';
 import { loadProfileFile } from '../../profiles/profile.js';
+import { silentLogger } from '../../log.js';
+import { PluginLoader } from '../../plugins/loader.js';
 import {
   metricsGroupToJson,
   parseMetricsGroupDocument,
@@ -23,7 +25,7 @@ import { EXIT, processIo } from '../io.js';
 import type { CliIo } from '../io.js';
 import { readJsonInput } from '../read-input.js';
 
-export const VALIDATE_KINDS = ['resources', 'metrics', 'profiles'] as const;
+export const VALIDATE_KINDS = ['resources', 'metrics', 'profiles', 'plugins'] as const;
 export type ValidateKind = (typeof VALIDATE_KINDS)[number];
 
 export interface ValidateOptions {
@@ -75,6 +77,36 @@ export async function runValidateProfiles(path: string, io: CliIo = processIo): 
   }
 }
 
+/**
+ * Checks a directory of plugin files as the poller loads them: each file parsed, its module
+ * imported and its [options] parsed with the module's declaration. Every problem is printed
+ * (`FILE: [section] key: message`); `ok: N plugins (name kind, ...)` when all load.
+ */
+export async function runValidatePlugins(dir: string, io: CliIo = processIo): Promise<number> {
+  try {
+    if (!(await stat(dir)).isDirectory()) {
+      io.err(`${dir}: not a directory of .panoptes-plugin files\n`);
+      return EXIT.FAILED;
+    }
+  } catch (e) {
+    io.err(`${dir}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+    return EXIT.FAILED;
+  }
+  const loader = new PluginLoader({ directories: [dir], logger: silentLogger, rescanIntervalMs: 0 });
+  try {
+    await loader.scan();
+    for (const problem of loader.problems.values()) io.err(`${problem.message}\n`);
+    if (loader.problems.size > 0) return EXIT.FAILED;
+    const list = [...loader.plugins.values()].map((p) => `${p.definition.name} ${p.kind}`);
+    io.out(
+      `ok: ${plural(list.length, 'plugin', 'plugins')}${list.length === 0 ? '' : ` (${list.join(', ')})`}\n`,
+    );
+    return EXIT.OK;
+  } finally {
+    loader.close();
+  }
+}
+
 /** Runs the command; returns the exit status. */
 export async function runValidate(
   kind: ValidateKind,
@@ -83,6 +115,7 @@ export async function runValidate(
   io: CliIo = processIo,
 ): Promise<number> {
   if (kind === 'profiles') return runValidateProfiles(file, io);
+  if (kind === 'plugins') return runValidatePlugins(file, io);
   const read = await readJsonInput(file, io);
   if (!read.ok) return read.exit;
   const input = read.value;
@@ -119,7 +152,7 @@ export function registerValidate(program: Command, setExitCode: (code: number) =
     .argument('<kind>', `what the file holds: ${VALIDATE_KINDS.join(' | ')}`)
     .argument(
       '<file>',
-      'JSON file: one object, an array, or a set object ("-" reads standard input); profiles: a YAML file or a directory',
+      'JSON file: one object, an array, or a set object ("-" reads standard input); profiles: a YAML file or a directory; plugins: a directory',
     )
     .option('--print', 'print the normalised JSON instead of a summary')
     .addHelpText(
@@ -131,7 +164,8 @@ profiles FILE:LINE:COLUMN: key.path: message), 2 usage error.
 Examples:
   panoptes validate resources devices.json
   panoptes validate metrics group.json --print
-  panoptes validate profiles /etc/panoptes/profiles`,
+  panoptes validate profiles /etc/panoptes/profiles
+  panoptes validate plugins /etc/panoptes/plugins`,
     )
     .action(async (kind: string, file: string, opts: ValidateOptions, cmd: Command) => {
       if (!(VALIDATE_KINDS as readonly string[]).includes(kind)) {
