@@ -21,26 +21,22 @@ import type { MessageBus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka-bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { GLOBAL_METRICS_TOPIC, topicNames } from '../bus/topics.js';
-import { defaultPluginDirectory } from '../config/site-config.js';
 import type { SiteConfig } from '../config/site-config.js';
 import { InfluxConsumer } from '../consumers/influx-consumer.js';
 import { JsonlConsumer } from '../consumers/jsonl-consumer.js';
 import { PanoptesError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { createContextFactory, storeEnrichmentLoader } from '../plugins/context.js';
-import { ProfileCatalog } from '../profiles/catalog.js';
-import { BUILTIN_PLUGINS_DIR } from '../package-root.js';
-import { PluginLoader } from '../plugins/loader.js';
-import { SnmpSimulator } from '../sim/simulator.js';
-import { SnmpEngine } from '../snmp/engine.js';
-import { EnrichmentCache } from '../streams/enrichment-cache.js';
 import { storeKeys } from '../store/keys.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { KeyValueStore } from '../store/store.js';
+import type { SnmpSimulator } from '../sim/simulator.js';
+import type { SnmpEngine } from '../snmp/engine.js';
+import type { PluginLoader } from '../plugins/loader.js';
 import { DiscoveryStage } from './discovery-stage.js';
 import type { MetricSample } from './metrics-server.js';
 import { PollingStage } from './polling-stage.js';
+import { startConfiguredSimulator, startPluginRuntime, storeSecrets } from './plugin-runtime.js';
 import { waitFor } from '../wait.js';
 
 export type Role = 'discovery' | 'enrichment' | 'polling' | 'consumer';
@@ -204,69 +200,24 @@ export class PanoptesNode {
     const { bus, store } = await openBackends(config, logger);
     cleanups.push(() => store.close());
     cleanups.push(() => bus.close());
-    for (const [name, bySite] of Object.entries(config.secrets)) {
-      for (const [site, value] of Object.entries(bySite)) {
-        await store.set(site === 'default' ? keys.secretDefault(name) : keys.secret(name, site), value);
-      }
-    }
+    await storeSecrets(config, store, keys);
 
     let simulator: SnmpSimulator | undefined;
     if (config.simulator !== undefined && everything) {
-      const sim = config.simulator;
-      simulator = await SnmpSimulator.start({
-        host: sim.host,
-        port: sim.port,
-        ...(sim.devices > 0
-          ? { synthetic: { devices: sim.devices, interfaces: sim.interfaces, health: sim.health } }
-          : {}),
-        ...(sim.recordings === undefined ? {} : { dataDir: sim.recordings }),
-      });
-      const started = simulator;
+      const started = await startConfiguredSimulator(config, logger);
+      simulator = started;
       cleanups.push(() => started.close());
-      logger.info(
-        {
-          address: `${simulator.address}:${simulator.port}`,
-          devices: sim.devices,
-          interfaces: sim.interfaces,
-          recordings: simulator.recordings,
-        },
-        'SNMP simulator started',
-      );
     }
 
-    const engine = new SnmpEngine({
-      maxInFlight: config.snmp.max_in_flight,
-      maxInFlightPerDevice: config.snmp.max_in_flight_per_device,
-      decodeWorkers: config.snmp.decode_workers,
-    });
-    cleanups.push(() => engine.close());
-    const enrichmentCache = new EnrichmentCache({ load: storeEnrichmentLoader(store, keys, logger) });
-    const port = config.snmp.port ?? simulator?.port;
-    const profiles = await ProfileCatalog.loadLogged(config.profiles.directories, logger);
-    const contextFactory = createContextFactory({
-      logger,
-      profiles,
+    const runtime = await startPluginRuntime(config, {
       store,
       keys,
-      snmp: engine,
-      enrichmentCache,
-      ...(config.snmp.community === undefined ? {} : { defaultCommunity: config.snmp.community }),
-      sessionDefaults: {
-        ...(port === undefined ? {} : { port }),
-        timeoutMs: config.snmp.timeout_ms,
-        retries: config.snmp.retries,
-      },
-    });
-
-    const loader = new PluginLoader({
-      directories: config.plugins.directories,
-      ...(config.plugins.builtin ? { builtinDirectory: BUILTIN_PLUGINS_DIR } : {}),
-      optionalDirectories: [defaultPluginDirectory(config)],
       logger,
+      ...(simulator === undefined ? {} : { simulatorPort: simulator.port }),
       rescanIntervalMs: config.plugins.rescan_seconds * 1000,
     });
-    cleanups.push(() => loader.close());
-    await loader.scan();
+    cleanups.push(() => runtime.close());
+    const { engine, enrichmentCache, contextFactory, loader } = runtime;
     const kinds = [...loader.plugins.values()].map((p) => p.kind);
     logger.info(
       {

@@ -14,7 +14,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { PollingAgent } from '../../actors/polling-agent.js';
-import { defaultPluginDirectory, loadSiteConfig } from '../../config/site-config.js';
+import { loadSiteConfig } from '../../config/site-config.js';
 import type { SiteConfig } from '../../config/site-config.js';
 import { errorMessage } from '../../errors.js';
 import { createLogger } from '../../log.js';
@@ -27,14 +27,8 @@ import {
   stringifyJson,
 } from '../../model/index.js';
 import type { MetricsGroup, PollingStatusName, Resource } from '../../model/index.js';
-import { createContextFactory, storeEnrichmentLoader } from '../../plugins/context.js';
-import { PluginLoader } from '../../plugins/loader.js';
 import type { LoadedPlugin } from '../../plugins/loader.js';
-import { ProfileCatalog } from '../../profiles/catalog.js';
-import { BUILTIN_PLUGINS_DIR } from '../../package-root.js';
-import { SnmpSimulator } from '../../sim/simulator.js';
-import { SnmpEngine } from '../../snmp/engine.js';
-import { EnrichmentCache } from '../../streams/enrichment-cache.js';
+import { startConfiguredSimulator, startPluginRuntime, storeSecrets } from '../../stages/plugin-runtime.js';
 import { CounterHistory } from '../../streams/counter-rate.js';
 import { applyRateTransforms } from '../../streams/rate-transform.js';
 import { storeKeys } from '../../store/keys.js';
@@ -94,57 +88,22 @@ export async function runPoll(
     const store = new MemoryStore();
     cleanups.push(() => store.close());
     const keys = storeKeys(config.store.key_prefix);
-    for (const [name, bySite] of Object.entries(config.secrets)) {
-      for (const [site, value] of Object.entries(bySite)) {
-        await store.set(site === 'default' ? keys.secretDefault(name) : keys.secret(name, site), value);
-      }
-    }
+    await storeSecrets(config, store, keys);
     let simulatorPort: number | undefined;
     if (config.simulator !== undefined) {
-      const sim = config.simulator;
-      const simulator = await SnmpSimulator.start({
-        host: sim.host,
-        port: sim.port,
-        ...(sim.devices > 0
-          ? { synthetic: { devices: sim.devices, interfaces: sim.interfaces, health: sim.health } }
-          : {}),
-        ...(sim.recordings === undefined ? {} : { dataDir: sim.recordings }),
-      });
+      const simulator = await startConfiguredSimulator(config, log);
       cleanups.push(() => simulator.close());
       simulatorPort = simulator.port;
     }
-    const engine = new SnmpEngine({
-      maxInFlight: config.snmp.max_in_flight,
-      maxInFlightPerDevice: config.snmp.max_in_flight_per_device,
-      decodeWorkers: config.snmp.decode_workers,
-    });
-    cleanups.push(() => engine.close());
-    const profiles = await ProfileCatalog.loadLogged(config.profiles.directories, log);
-    const enrichmentCache = new EnrichmentCache({ load: storeEnrichmentLoader(store, keys, log) });
-    const port = config.snmp.port ?? simulatorPort;
-    const contextFactory = createContextFactory({
-      logger: log,
+    const runtime = await startPluginRuntime(config, {
       store,
       keys,
-      snmp: engine,
-      enrichmentCache,
-      profiles,
-      ...(config.snmp.community === undefined ? {} : { defaultCommunity: config.snmp.community }),
-      sessionDefaults: {
-        ...(port === undefined ? {} : { port }),
-        timeoutMs: config.snmp.timeout_ms,
-        retries: config.snmp.retries,
-      },
-    });
-    const loader = new PluginLoader({
-      directories: config.plugins.directories,
-      ...(config.plugins.builtin ? { builtinDirectory: BUILTIN_PLUGINS_DIR } : {}),
-      optionalDirectories: [defaultPluginDirectory(config)],
       logger: log,
+      ...(simulatorPort === undefined ? {} : { simulatorPort }),
       rescanIntervalMs: 0,
     });
-    cleanups.push(() => loader.close());
-    await loader.scan();
+    cleanups.push(() => runtime.close());
+    const { contextFactory, enrichmentCache, loader } = runtime;
     for (const [file, problem] of loader.problems) io.err(`${file}: ${errorMessage(problem)}\n`);
     const agent = new PollingAgent({
       logger: log,
