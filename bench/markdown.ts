@@ -38,7 +38,8 @@ function table(header: Row, rows: readonly Row[], align: readonly ('l' | 'r')[])
 /** 12,345 / 123.4 / 1.23 / 0.0123: whole numbers from 1000, else three significant digits. */
 export function num(v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return 'n/a';
-  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  // From 999.5 up, as it rounds to 1,000 or more.
+  if (Math.abs(v) >= 999.5) return Math.round(v).toLocaleString('en-US');
   if (Math.abs(v) >= 100) return v.toFixed(0);
   if (v === 0) return '0';
   return Number(v.toPrecision(3)).toString();
@@ -155,6 +156,51 @@ function pipelineSection(r: ResultsFile): string {
   return out.join('\n');
 }
 
+const DEVICE_METRICS_ROWS: readonly (readonly [string, string])[] = [
+  ['CPU per device run', 'CPU ms per device run (median window)'],
+  ['CPU per device run, best window', 'CPU ms per device run, best window'],
+  ['CPU per device run, worst window', 'CPU ms per device run, worst window'],
+  ['plugins per device', 'plugins per device'],
+  ['varbinds per device run', 'varbinds per device run'],
+  ['groups per device run', 'metrics groups per device run'],
+  ['interval', 'interval (s)'],
+  ['load', 'load (devices per 60 s)'],
+  ['CPU use in the median window', 'CPU used (cores)'],
+  ['device runs per window', 'device runs per interval (median window)'],
+  ['ticks skipped (run still in flight)', 'ticks skipped (run still in flight)'],
+  ['heap per device', 'heap per device (bytes, after GC)'],
+];
+
+/** Interface polling alone against interface polling with device metrics, per device run. */
+function deviceMetricsSection(r: ResultsFile): string {
+  const only = 'interface only';
+  const both = 'with device metrics';
+  const ratio = (metric: string): string => {
+    const a = value(r, only, metric);
+    const b = value(r, both, metric);
+    return a === undefined || b === undefined || a === 0 ? 'n/a' : `${(b / a).toFixed(2)}x`;
+  };
+  const rows = DEVICE_METRICS_ROWS.filter(([metric]) =>
+    [only, both].some((s) => value(r, s, metric) !== undefined),
+  ).map(([metric, label]) => [
+    label,
+    num(value(r, only, metric)),
+    num(value(r, both, metric)),
+    ratio(metric),
+  ]);
+  const out = [source(r, 'device-metrics'), '', table(['', only, both, 'ratio'], rows, ['l', 'r', 'r', 'r'])];
+  const a = value(r, only, 'CPU per device run');
+  const b = value(r, both, 'CPU per device run');
+  if (a !== undefined && b !== undefined && a > 0) {
+    out.push(
+      '',
+      `- Device metrics add ${num(b - a)} CPU ms per device run to ${num(a)} for interfaces alone ` +
+        `(${b >= a ? '+' : ''}${Math.round((100 * (b - a)) / a)}%).`,
+    );
+  }
+  return out.join('\n');
+}
+
 /** A table of every metric of every subject, for the benchmarks with one or two subjects. */
 function plainSection(r: ResultsFile, name: string): string {
   const list = subjects(r);
@@ -197,6 +243,7 @@ const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   actors: actorsSection,
   snmp: snmpSection,
   pipeline: pipelineSection,
+  'device-metrics': deviceMetricsSection,
   consumer: (r) => plainSection(r, 'consumer'),
 };
 

@@ -32,13 +32,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSiteConfig } from '../src/config/site-config.js';
+import type { SiteConfig } from '../src/config/site-config.js';
 import { silentLogger } from '../src/log.js';
 import { PanoptesNode } from '../src/stages/node.js';
 import { startKafka } from '../test/services/kafka.js';
 import type { KafkaService } from '../test/services/kafka.js';
 import { simulatedResources, writeLabPlugins } from '../test/support/lab.js';
 import type { BenchRow } from './lib/report.js';
-import { startSimulator, stopSimulator } from './lib/simulator.js';
+import { startHealthSimulator, startSimulator, stopSimulator } from './lib/simulator.js';
 import { printTable, writeResults } from './lib/report.js';
 
 const INTERFACES = 24;
@@ -78,29 +79,57 @@ function counts(node: PanoptesNode): Counts {
   };
 }
 
-async function runFleet(
+/** A variant of the fleet run (the device-metrics benchmark runs the same fleet with one more plugin). */
+export interface FleetVariant {
+  /** The results' bench name (default `pipeline`). */
+  readonly bench?: string;
+  /** The rows' subject (default `N devices`). */
+  readonly subject?: string;
+  /** More plugin files beside the lab's, by file name. */
+  readonly extraPlugins?: Readonly<Record<string, string>>;
+  /** Devices that also answer the device-health set (CPU, memory, storage, load, temperatures). */
+  readonly health?: boolean;
+}
+
+/**
+ * The site configuration of a fleet run. Only the lab's plugin files run: the package's own are
+ * off (plugins.builtin), so that a built-in plugin such as device-metrics does not join in unasked.
+ */
+function siteConfig(dir: string, kafka: KafkaService, port: number): SiteConfig {
+  const yaml = [
+    'site: bench',
+    'plugins: {directories: [plugins], rescan_seconds: 0, builtin: false}',
+    `bus: {type: kafka, brokers: [${kafka.brokers.join(', ')}]}`,
+    `snmp: {port: ${port}, timeout_ms: 5000, retries: 1, max_in_flight: 4000}`,
+    'polling: {heartbeat: false, enrichment_wait_seconds: 900}',
+    '',
+  ].join('\n');
+  return parseSiteConfig(yaml, join(dir, 'site.yaml'));
+}
+
+export async function runFleet(
   kafka: KafkaService,
   devices: number,
   intervalSeconds: number,
   measuredSeconds: number,
   progress: (text: string) => void,
+  variant: FleetVariant = {},
 ): Promise<BenchRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'panoptes-bench-pipeline-'));
-  const sim = await startSimulator(['--synthetic', `${devices}:${INTERFACES}`]);
+  const sim =
+    variant.health === true
+      ? await startHealthSimulator(devices, INTERFACES)
+      : await startSimulator(['--synthetic', `${devices}:${INTERFACES}`]);
   const base = memory();
   let node: PanoptesNode | undefined;
   try {
     await writeFile(join(dir, 'devices.json'), JSON.stringify(simulatedResources(devices, 'bench')));
-    await writeLabPlugins(dir, { devicesFile: join(dir, 'devices.json'), intervalSeconds });
-    const yaml = [
-      'site: bench',
-      'plugins: {directories: [plugins], rescan_seconds: 0}',
-      `bus: {type: kafka, brokers: [${kafka.brokers.join(', ')}]}`,
-      `snmp: {port: ${sim.port}, timeout_ms: 5000, retries: 1, max_in_flight: 4000}`,
-      'polling: {heartbeat: false, enrichment_wait_seconds: 900}',
-      '',
-    ].join('\n');
-    const config = parseSiteConfig(yaml, join(dir, 'site.yaml'));
+    await writeLabPlugins(dir, {
+      devicesFile: join(dir, 'devices.json'),
+      intervalSeconds,
+      ...(variant.extraPlugins === undefined ? {} : { extra: variant.extraPlugins }),
+    });
+    const config = siteConfig(dir, kafka, sim.port);
     progress(`${devices} devices: starting (discovery, enrichment of every device)`);
     node = await PanoptesNode.start({
       config,
@@ -140,9 +169,9 @@ async function runFleet(
           .join(', '),
       );
     const mem = memory();
-    const subject = `${devices} devices`;
+    const subject = variant.subject ?? `${devices} devices`;
     const row = (metric: string, value: number, unit: string): BenchRow => ({
-      bench: 'pipeline',
+      bench: variant.bench ?? 'pipeline',
       subject,
       metric,
       value,

@@ -16,6 +16,7 @@ import { SingleBar } from 'cli-progress';
 import { main as actors } from './actors.bench.js';
 import { main as charts } from './charts.js';
 import { main as consumer } from './consumer.bench.js';
+import { main as deviceMetrics } from './device-metrics.bench.js';
 import { main as dsl } from './dsl.bench.js';
 import { main as markdown } from './markdown.js';
 import { main as pipeline } from './pipeline.bench.js';
@@ -34,6 +35,7 @@ const BENCHES: Readonly<Record<string, (o: BenchOptions) => void | Promise<void>
   },
   actors: () => actors(),
   pipeline: (o) => pipeline(o),
+  'device-metrics': (o) => deviceMetrics(o),
   consumer: (o) => consumer(o),
 };
 

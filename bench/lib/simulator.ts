@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CLI } from '../../test/support/cluster.js';
 
 export interface SimulatorProcess {
@@ -22,8 +24,42 @@ export interface SimulatorProcess {
  * (at most 30 s).
  */
 export function startSimulator(args: readonly string[]): Promise<SimulatorProcess> {
+  return spawnSimulator([CLI, 'simulate', '--port', '0', ...args]);
+}
+
+/** The built simulator module, for a simulator with options the CLI does not offer. */
+const SIMULATOR_MODULE = pathToFileURL(join(dirname(CLI), '..', 'sim', 'simulator.js')).href;
+
+const HEALTH_SCRIPT = `
+const { SnmpSimulator } = await import(process.argv[1]);
+const sim = await SnmpSimulator.start({
+  host: '127.0.0.1',
+  port: 0,
+  synthetic: { devices: Number(process.argv[2]), interfaces: Number(process.argv[3]), health: true },
+});
+console.log('listening on ' + sim.address + ':' + sim.port);
+process.once('SIGTERM', () => void sim.close().then(() => process.exit(0)));
+`;
+
+/**
+ * A simulator of synthetic devices that also answer the device-health set (CPU, memory,
+ * storage, load, temperatures: SyntheticFleet.health), from the built module in a process of its
+ * own like `panoptes simulate`.
+ */
+export function startHealthSimulator(devices: number, interfaces: number): Promise<SimulatorProcess> {
+  return spawnSimulator([
+    '--input-type=module',
+    '-e',
+    HEALTH_SCRIPT,
+    SIMULATOR_MODULE,
+    String(devices),
+    String(interfaces),
+  ]);
+}
+
+function spawnSimulator(argv: readonly string[]): Promise<SimulatorProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'simulate', '--port', '0', ...args], {
+    const child = spawn(process.execPath, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';

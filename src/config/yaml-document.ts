@@ -4,7 +4,7 @@
  * reported as `FILE:LINE:COLUMN: key.path: message`. Used by the site configuration and by
  * SNMP profiles.
  */
-import { LineCounter, isScalar, parseDocument } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { PanoptesError } from '../errors.js';
@@ -34,6 +34,22 @@ export class ConfigError extends PanoptesError {
   }
 }
 
+/**
+ * Where the character at `offset` of a quoted scalar's value is in its source (which starts with
+ * the quote): YAML escapes take more room than what they stand for ('' in single quotes, \\, \"
+ * and \xHH, \uHHHH, \UHHHHHHHH in double quotes).
+ */
+function quotedSourceOffset(source: string, offset: number, double: boolean): number {
+  let i = 1;
+  for (let v = 0; v < offset && i < source.length - 1; v++) {
+    const next = source[i + 1];
+    if (double && source[i] === '\\') i += next === 'x' ? 4 : next === 'u' ? 6 : next === 'U' ? 10 : 2;
+    else if (!double && source[i] === "'" && next === "'") i += 2;
+    else i++;
+  }
+  return i;
+}
+
 export class YamlFile {
   private constructor(
     readonly file: string,
@@ -45,7 +61,12 @@ export class YamlFile {
   /** Parses YAML text; syntax errors (and duplicate keys) throw a ConfigError with their positions. */
   static parse(text: string, file: string, code: ErrorCode = 'CONFIG_INVALID'): YamlFile {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, {
+      lineCounter: lines,
+      prettyErrors: false,
+      uniqueKeys: true,
+      keepSourceTokens: true, // a quoted scalar's source, for columns inside it (issue)
+    });
     if (doc.errors.length > 0) {
       throw new ConfigError(
         file,
@@ -80,15 +101,47 @@ export class YamlFile {
     for (; n >= 0 && node === undefined; n--) node = this.doc.getIn(keys.slice(0, n), true);
     const range = (node as { range?: [number, number, number] } | undefined)?.range;
     let pos = range === undefined ? undefined : this.lines.linePos(range[0]);
-    if (pos !== undefined && offset !== undefined && isScalar(node) && typeof node.value === 'string') {
+    if (
+      pos !== undefined &&
+      offset !== undefined &&
+      range !== undefined &&
+      isScalar(node) &&
+      typeof node.value === 'string' &&
+      this.lines.linePos(range[1]).line === pos.line // one line of source (not folded, not a block)
+    ) {
+      const source = (node.srcToken as { source?: unknown } | undefined)?.source;
       const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
-      if (!node.value.includes('\n')) pos = { line: pos.line, col: pos.col + offset + (quoted ? 1 : 0) };
+      const at =
+        quoted && typeof source === 'string'
+          ? quotedSourceOffset(source, offset, node.type === 'QUOTE_DOUBLE')
+          : offset + (quoted ? 1 : 0);
+      pos = { line: pos.line, col: pos.col + at };
     }
     return {
       path: formatPath(path, '').replace(/^\./, '') || '(top)',
       ...(pos === undefined ? {} : { line: pos.line, column: pos.col }),
       message,
     };
+  }
+
+  /**
+   * An issue about a key (unknown, or not a valid name): at its value, as every issue is, unless
+   * the value starts on a later line (a block): then at the key, so the line is the key's own.
+   */
+  private keyIssue(path: readonly PropertyKey[], message: string): ConfigIssue {
+    const at = this.issue(path, message);
+    const parent = this.doc.getIn(
+      path.slice(0, -1).map((k) => (typeof k === 'number' ? k : String(k))),
+      true,
+    );
+    const last = String(path.at(-1));
+    const key = isMap(parent)
+      ? parent.items.find((p) => isScalar(p.key) && String(p.key.value) === last)?.key
+      : undefined;
+    const range = isScalar(key) ? key.range : undefined;
+    if (range === undefined || range === null) return at;
+    const pos = this.lines.linePos(range[0]);
+    return at.line === pos.line ? at : { ...at, line: pos.line, column: pos.col };
   }
 
   /** Validates the data with a schema; throws a ConfigError with one issue per problem (one per unknown key). */
@@ -98,7 +151,10 @@ export class YamlFile {
     const issues: ConfigIssue[] = [];
     for (const i of result.error.issues) {
       if (i.code === 'unrecognized_keys') {
-        for (const key of i.keys) issues.push(this.issue([...i.path, key], 'unknown key'));
+        for (const key of i.keys) issues.push(this.keyIssue([...i.path, key], 'unknown key'));
+      } else if (i.code === 'invalid_key') {
+        // A name that is not allowed: the key schema's own words, not zod's "Invalid key in record".
+        issues.push(this.keyIssue(i.path, [...new Set(i.issues.map((x) => x.message))].join('; ')));
       } else issues.push(this.issue(i.path, i.message));
     }
     throw this.error(issues);

@@ -53,7 +53,6 @@ export interface LoaderOptions {
 
 const MODULE_EXTENSIONS = ['', '.js', '.mjs', '.ts'];
 
-
 /**
  * The compiled twin of a TypeScript file of this package (plugins/x.ts -> dist/plugins/x.js),
  * used when running compiled JavaScript, where Node cannot import .ts.
@@ -112,7 +111,8 @@ export class PluginLoader {
   private scanning: Promise<void> = Promise.resolve();
 
   constructor(options: LoaderOptions) {
-    this.builtinDirectory = options.builtinDirectory === undefined ? undefined : resolve(options.builtinDirectory);
+    this.builtinDirectory =
+      options.builtinDirectory === undefined ? undefined : resolve(options.builtinDirectory);
     this.directories = [
       ...options.directories.map((d) => resolve(d)),
       ...(this.builtinDirectory === undefined ? [] : [this.builtinDirectory]),

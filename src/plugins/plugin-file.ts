@@ -205,7 +205,10 @@ export function parsePluginFile(text: string, file: string): PluginDefinition {
     problem('core', 'name', 'must use only letters, digits, "_", "." and "-"');
   }
   const module = required('core', 'module');
-  if (module?.startsWith(BUILTIN_PREFIX) === true && !BUILTIN_MODULE.test(module.slice(BUILTIN_PREFIX.length))) {
+  if (
+    module?.startsWith(BUILTIN_PREFIX) === true &&
+    !BUILTIN_MODULE.test(module.slice(BUILTIN_PREFIX.length))
+  ) {
     problem('core', 'module', `"${module}": a built-in module is named builtin:NAME (letters, digits, "-")`);
   }
 

@@ -15,6 +15,21 @@ import type { Value } from './values.js';
 export interface TableData {
   readonly indexes: readonly string[];
   readonly columns: ReadonlyMap<string, ReadonlyMap<string, Value>>;
+  /**
+   * The columns whose values came from counter varbinds (Counter32, Counter64). In them a
+   * bigint is a Counter64 and a number a Counter32 (values.ts keeps every Counter64 a bigint).
+   */
+  readonly counters?: ReadonlySet<string>;
+}
+
+/**
+ * Records the width of the device counters an evaluation read (the narrowest one), so a counter
+ * metric knows whether it wraps at 2^32 or 2^64 whatever arithmetic was done on it. Only values
+ * actually read count: `coalesce(hc, c32)` reads c32 only where hc has no value.
+ */
+export interface CounterTrace {
+  /** 0 before any counter was read. */
+  width: 0 | 32 | 64;
 }
 
 /** What an expression is evaluated against. */
@@ -25,6 +40,10 @@ export interface EvalContext {
   readonly interval: number;
   /** The row being evaluated (its index), when there is one. */
   readonly index: string | undefined;
+  /** Scalars whose values came from counter varbinds. */
+  readonly counterScalars?: ReadonlySet<string>;
+  /** Set while a counter metric is evaluated: the widths of the counters it reads. */
+  readonly trace?: CounterTrace;
 }
 
 export type Compiled = (c: EvalContext) => Value;
@@ -58,9 +77,31 @@ function fail(at: number, message: string): never {
   throw new ExpressionCheckError(at, message);
 }
 
-function column(table: string, col: string, c: EvalContext, index: string | undefined): Value {
-  if (index === undefined) return undefined;
-  return c.tables.get(table)?.columns.get(col)?.get(index);
+function noteCounter(trace: CounterTrace, v: Value): void {
+  const width = typeof v === 'bigint' ? 64 : 32;
+  if (trace.width === 0 || width < trace.width) trace.width = width;
+}
+
+/** Reads one column of a table at an index; remembers the column of the last table data seen. */
+type ColumnReader = (c: EvalContext, index: string | undefined) => Value;
+
+function columnReader(table: string, col: string): ColumnReader {
+  // Every row of a run reads the same TableData: one map lookup instead of three per read.
+  let seen: TableData | undefined;
+  let values: ReadonlyMap<string, Value> | undefined;
+  let counter = false;
+  return (c, index) => {
+    if (index === undefined) return undefined;
+    const data = c.tables.get(table);
+    if (data !== seen) {
+      seen = data;
+      values = data?.columns.get(col);
+      counter = data?.counters?.has(col) === true;
+    }
+    const v = values?.get(index);
+    if (counter && v !== undefined && c.trace !== undefined) noteCounter(c.trace, v);
+    return v;
+  };
 }
 
 function tableName(scope: Scope, e: Expr, fn: string): string {
@@ -173,11 +214,14 @@ export function compileExpression(e: Expr, scope: Scope): Compiled {
       return compileRef(e, scope);
     case 'lookup': {
       const ref = columnRef(scope, e.target);
+      // An unknown name or column is reported as such (with what is known), before the general rule.
+      if (ref === undefined && e.target.kind === 'ref') compileRef(e.target, scope);
       if (ref === undefined) fail(e.target.at, 'only a column (TABLE.COLUMN) can be looked up with [...]');
       if (!scope.data) fail(e.at, 'tables are not fetched yet here');
       const [table, col] = ref;
       const key = compileExpression(e.key, scope);
-      return (c) => column(table, col, c, asText(key(c)));
+      const read = columnReader(table, col);
+      return (c) => read(c, asText(key(c)));
     }
     case 'binary':
       return compileBinary(e, scope);
@@ -196,11 +240,18 @@ function compileRef(e: Extract<Expr, { kind: 'ref' }>, scope: Scope): Compiled {
     if (a === 'interval') return (c) => c.interval;
     if (scope.row !== undefined && scope.tables.get(scope.row)?.has(a)) {
       const table = scope.row;
-      return (c) => column(table, a, c, c.index);
+      const read = columnReader(table, a);
+      return (c) => read(c, c.index);
     }
     if (scope.scalars.has(a)) {
       if (!scope.data) fail(e.at, 'scalars are not fetched yet here');
-      return (c) => c.scalars.get(a);
+      return (c) => {
+        const v = c.scalars.get(a);
+        const trace = c.trace;
+        if (trace !== undefined && v !== undefined && c.counterScalars?.has(a) === true)
+          noteCounter(trace, v);
+        return v;
+      };
     }
     const known = [
       ...(scope.row === undefined ? [] : [...(scope.tables.get(scope.row) ?? [])]),
@@ -222,7 +273,8 @@ function compileRef(e: Extract<Expr, { kind: 'ref' }>, scope: Scope): Compiled {
       if (!cols.has(b)) fail(e.at, `table "${a}" has no column "${b}" (${[...cols].join(', ')})`);
       if (scope.row === undefined)
         fail(e.at, `${a}.${b} needs a row: use ${a}.${b}[INDEX] or a group with a table`);
-      return (c) => column(a, b, c, c.index);
+      const read = columnReader(a, b);
+      return (c) => read(c, c.index);
     }
     fail(
       e.at,
@@ -333,7 +385,15 @@ function compileCall(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Compiled
     };
     switch (e.name) {
       case 'sum':
-        return (c) => values(c).reduce((s, v) => s + v, 0);
+        // As repeated "+": Counter64 values keep every digit.
+        return (c) => {
+          let s: Value = 0;
+          for (const index of rows(c)) {
+            const v = asNumber((arg as Compiled)({ ...c, index }));
+            if (v !== undefined) s = arithmetic('+', s, v);
+          }
+          return s;
+        };
       case 'min':
         return (c) => {
           const v = values(c);

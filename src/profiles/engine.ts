@@ -8,10 +8,11 @@ import { METRICS_GROUP_SCHEMA_VERSION } from '../model/index.js';
 import type { Dimension, Metric, MetricsGroup, PollingStatusName, Resource } from '../model/index.js';
 import { compareOids } from '../snmp/oid.js';
 import type { SnmpSession } from '../snmp/session.js';
+import type { Varbind } from '../snmp/types.js';
 import type { CounterHint } from '../streams/counter-rate.js';
-import type { EvalContext, TableData } from './compile.js';
-import type { Profile, TableRule } from './profile.js';
-import { asNumber, asText, fromVarbind, truthy } from './values.js';
+import type { CounterTrace, EvalContext, TableData } from './compile.js';
+import type { MetricRule, Profile, TableRule } from './profile.js';
+import { asFloat, asNumber, asText, counterWidth, fromVarbind, narrow, truthy } from './values.js';
 import type { Value } from './values.js';
 
 /** Panoptes' value for a dimension the device did not give. */
@@ -37,24 +38,72 @@ function compareIndexes(a: string, b: string): number {
   return a.includes('.') || b.includes('.') ? compareOids(a, b) : Number(a) - Number(b);
 }
 
-function tableData(
-  rule: TableRule,
-  walked: ReadonlyMap<string, readonly { oid: string; value: Value }[]>,
-): TableData {
+/** One walked column: its varbinds, and whether they are counters (Counter32, Counter64). */
+interface WalkedColumn {
+  readonly varbinds: readonly Varbind[];
+  readonly counter: boolean;
+}
+
+function walkedColumn(varbinds: readonly Varbind[]): WalkedColumn {
+  let counter = false;
+  for (const vb of varbinds) {
+    if (counterWidth(vb) !== undefined) {
+      counter = true;
+      break;
+    }
+  }
+  return { varbinds, counter };
+}
+
+/** Numeric indexes in numeric order, dotted ones in OID order. */
+function sortIndexes(indexes: Set<string>): string[] {
+  const out = [...indexes];
+  for (const i of out) if (i.includes('.')) return out.sort(compareIndexes);
+  return out.sort((a, b) => Number(a) - Number(b));
+}
+
+function tableData(rule: TableRule, walked: ReadonlyMap<string, WalkedColumn>): TableData {
   const columns = new Map<string, Map<string, Value>>();
   const indexes = new Set<string>();
+  let counters: Set<string> | undefined;
   for (const [col, oid] of rule.columns) {
     const values = new Map<string, Value>();
     const prefix = `${oid}.`;
-    for (const vb of walked.get(oid) ?? []) {
-      if (vb.value === undefined || !vb.oid.startsWith(prefix)) continue;
+    const w = walked.get(oid);
+    if (w?.counter === true) (counters ??= new Set()).add(col);
+    for (const vb of w?.varbinds ?? []) {
+      if (!vb.oid.startsWith(prefix)) continue;
+      const value = fromVarbind(vb);
+      if (value === undefined) continue;
       const index = vb.oid.slice(prefix.length);
-      values.set(index, vb.value);
+      values.set(index, value);
       indexes.add(index);
     }
     columns.set(col, values);
   }
-  return { indexes: [...indexes].sort(compareIndexes), columns };
+  return {
+    indexes: sortIndexes(indexes),
+    columns,
+    ...(counters === undefined ? {} : { counters }),
+  };
+}
+
+/** A metric's value times its scale, exactly (bigint beyond 2^53). */
+function scaled(n: number | bigint, scale: number): number | bigint {
+  if (scale === 1) return typeof n === 'bigint' ? narrow(n) : n;
+  if (typeof n === 'bigint') return narrow(n * BigInt(scale));
+  const r = n * scale;
+  return Number.isSafeInteger(r) || !Number.isInteger(n) ? r : narrow(BigInt(n) * BigInt(scale));
+}
+
+/** The rate transform's hint for a counter metric evaluated with `trace` in context `c`. */
+function counterHint(m: MetricRule, c: EvalContext, trace: CounterTrace): CounterHint {
+  // No device counter read (a value computed from gauges): a decrease is a reset, not a wrap.
+  const width = trace.width === 0 ? 64 : trace.width;
+  const max = m.maxPerSecond === undefined ? undefined : asFloat(m.maxPerSecond(c));
+  return max !== undefined && max > 0 && Number.isFinite(max)
+    ? { width, scale: m.scale, maxPerSecond: max }
+    : { width, scale: m.scale };
 }
 
 function describeError(e: unknown): string {
@@ -75,11 +124,15 @@ export async function runProfiles(
   // Scalars of every profile in one GET.
   const scalarOids = [...new Set(profiles.flatMap((p) => [...p.scalars.values()]))];
   const scalarValues = new Map<string, Value>();
+  const counterOids = new Set<string>();
   if (scalarOids.length > 0) {
     fetches++;
     try {
       const vbs = await session.get(scalarOids);
-      for (const vb of vbs) scalarValues.set(vb.oid, fromVarbind(vb));
+      for (const vb of vbs) {
+        scalarValues.set(vb.oid, fromVarbind(vb));
+        if (counterWidth(vb) !== undefined) counterOids.add(vb.oid);
+      }
     } catch (e) {
       errors.push(e);
       failures.push(`scalars: ${describeError(e)}`);
@@ -87,33 +140,37 @@ export async function runProfiles(
   }
 
   // Tables: each column walked once, whichever profiles and tables name it.
-  const pre: EvalContext = { tables: new Map(), scalars: new Map(), resource, interval, index: undefined };
-  const walks = new Map<string, Promise<readonly { oid: string; value: Value }[]>>();
-  const walkColumns = (
-    oids: readonly string[],
-  ): Promise<Map<string, readonly { oid: string; value: Value }[]>> => {
+  const walks = new Map<string, Promise<WalkedColumn>>();
+  const walkColumns = (oids: readonly string[]): Promise<Map<string, WalkedColumn>> => {
     const missing = oids.filter((o) => !walks.has(o));
     if (missing.length > 0) {
       const all = session.walkColumns(missing);
-      for (const o of missing) {
+      for (const o of missing)
         walks.set(
           o,
-          all.then((m) => (m.get(o) ?? []).map((vb) => ({ oid: vb.oid, value: fromVarbind(vb) }))),
+          all.then((m) => walkedColumn(m.get(o) ?? [])),
         );
-      }
     }
     return Promise.all(
-      oids.map(
-        async (o) => [o, await (walks.get(o) as Promise<readonly { oid: string; value: Value }[]>)] as const,
-      ),
+      oids.map(async (o) => [o, await (walks.get(o) as Promise<WalkedColumn>)] as const),
     ).then((entries) => new Map(entries));
   };
   const perProfile = await Promise.all(
     profiles.map(async (p) => {
       const tables = new Map<string, TableData>();
       const failed = new Set<string>();
-      await Promise.all(
-        [...p.tables.values()].map(async (t) => {
+      const scalars = new Map<string, Value>();
+      let counterScalars: Set<string> | undefined;
+      for (const [n, oid] of p.scalars) {
+        scalars.set(n, scalarValues.get(oid));
+        if (counterOids.has(oid)) (counterScalars ??= new Set()).add(n);
+      }
+      // A table whose `when` uses earlier tables is walked once they are in; the others at once.
+      const pre: EvalContext = { tables, scalars, resource, interval, index: undefined };
+      const done = new Map<string, Promise<void>>();
+      for (const t of p.tables.values()) {
+        const walk = async (): Promise<void> => {
+          if (t.after.length > 0) await Promise.all(t.after.map((d) => done.get(d) ?? Promise.resolve()));
           if (t.when !== undefined && !truthy(t.when(pre))) return;
           fetches++;
           try {
@@ -123,9 +180,11 @@ export async function runProfiles(
             failed.add(t.name);
             failures.push(`${p.name}: table ${t.name}: ${describeError(e)}`);
           }
-        }),
-      );
-      return { profile: p, tables, failed };
+        };
+        done.set(t.name, walk());
+      }
+      await Promise.all(done.values());
+      return { profile: p, tables, failed, scalars, counterScalars };
     }),
   );
   if (fetches > 0 && errors.length === fetches) throw errors[0];
@@ -135,10 +194,17 @@ export async function runProfiles(
   const groups: MetricsGroup[] = [];
   const counters = new Map<MetricsGroup, Record<string, CounterHint>>();
   let partial = failures.length > 0;
-  for (const { profile, tables, failed } of perProfile) {
-    const scalars = new Map<string, Value>();
-    for (const [n, oid] of profile.scalars) scalars.set(n, scalarValues.get(oid));
-    const base: EvalContext = { tables, scalars, resource, interval, index: undefined };
+  for (const { profile, tables, failed, scalars, counterScalars } of perProfile) {
+    const trace: CounterTrace = { width: 0 };
+    const base: EvalContext = {
+      tables,
+      scalars,
+      resource,
+      interval,
+      index: undefined,
+      trace,
+      ...(counterScalars === undefined ? {} : { counterScalars }),
+    };
     for (const rule of profile.groups) {
       if (rule.when !== undefined && !truthy(rule.when(base))) continue;
       let rows: readonly (string | undefined)[] = [undefined];
@@ -158,26 +224,30 @@ export async function runProfiles(
       for (const index of rows) {
         const c: EvalContext = index === undefined ? base : { ...base, index };
         if (rule.where !== undefined && !truthy(rule.where(c))) continue;
-        const dimensions: Dimension[] = rule.dimensions.map(([name, f]) => {
+        const dimensions: Dimension[] = [];
+        for (const [name, f] of rule.dimensions) {
           const t = asText(f(c));
-          return { dimension_name: name, dimension_value: t === undefined || t === '' ? NOT_SET : t };
-        });
+          if (t !== undefined && t !== '') dimensions.push({ dimension_name: name, dimension_value: t });
+          else if (!rule.omitEmptyDimensions)
+            dimensions.push({ dimension_name: name, dimension_value: NOT_SET });
+        }
         const metrics: Metric[] = [];
         const hints: Record<string, CounterHint> = {};
         for (const m of rule.metrics) {
+          trace.width = 0;
           const n = asNumber(m.value(c));
           if (n === undefined) {
-            partial = true;
+            if (!m.optional) partial = true;
             continue;
           }
           metrics.push({
             metric_name: m.name,
-            metric_value: n,
+            // Within 2^53 a number (what most consumers expect), beyond it a bigint (exact).
+            metric_value: scaled(n, m.scale),
             metric_type: m.type,
             metric_creation_timestamp: timestamp,
           });
-          if (m.type === 'counter')
-            hints[m.name] = { width: typeof n === 'bigint' || n > 0xffffffff ? 64 : 32 };
+          if (m.type === 'counter') hints[m.name] = counterHint(m, c, trace);
         }
         if (metrics.length === 0) continue;
         const group: MetricsGroup = {

@@ -19,7 +19,7 @@ export type BinaryOp =
   'or' | 'and' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '=~' | 'in' | 'not in' | '+' | '-' | '*' | '/' | '%';
 
 export type Expr =
-  | { readonly kind: 'number'; readonly value: number; readonly at: number }
+  | { readonly kind: 'number'; readonly value: number | bigint; readonly at: number }
   | { readonly kind: 'string'; readonly value: string; readonly at: number }
   | { readonly kind: 'list'; readonly items: readonly Expr[]; readonly at: number }
   | { readonly kind: 'ref'; readonly path: readonly string[]; readonly at: number }
@@ -54,13 +54,15 @@ const word = (w: string): Parser<string> => lexeme(P.regexp(new RegExp(`${w}(?![
 const RESERVED = new Set(['and', 'or', 'not', 'in']);
 
 const name: Parser<string> = lexeme(
-  P.regexp(/[A-Za-z_][A-Za-z0-9_]*/).chain((n) => (RESERVED.has(n) ? P.fail('a name') : P.succeed(n))),
+  // A reserved word is refused where it starts (a lookahead), so the error points at it.
+  P.regexp(new RegExp(`(?!(?:${[...RESERVED].join('|')})(?![A-Za-z0-9_]))[A-Za-z_][A-Za-z0-9_]*`)),
 ).desc('a name');
 
 const numberLit: Parser<Expr> = lexeme(
   P.seqMap(P.index, P.regexp(/(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/), (i, t) => ({
     kind: 'number' as const,
-    value: Number(t),
+    // Whole numbers beyond 2^53 keep every digit (bigint), as Counter64 values do.
+    value: /^\d+$/.test(t) && !Number.isSafeInteger(Number(t)) ? BigInt(t) : Number(t),
     at: i.offset,
   })),
 ).desc('a number');
@@ -68,10 +70,11 @@ const numberLit: Parser<Expr> = lexeme(
 function quoted(q: string): Parser<string> {
   return (
     P.string(q)
+      .desc('text in quotes')
       .then(P.regexp(new RegExp(`(?:[^${q}\\\\]|\\\\.)*`)))
       .skip(P.string(q).desc(`a closing ${q} (unterminated text)`))
-      // Only the quote and the backslash are escapes; other backslashes stay (regular expressions keep \d).
-      .map((body) => body.replace(new RegExp(`\\\\([${q}\\\\])`, 'g'), '$1'))
+      // Only \' \" and \\ are escapes (in either quotes); other backslashes stay (regular expressions keep \d).
+      .map((body) => body.replace(/\\(['"\\])/g, '$1'))
   );
 }
 
@@ -81,7 +84,7 @@ const stringLit: Parser<Expr> = lexeme(
     value,
     at: i.offset,
   })),
-).desc('text in quotes');
+);
 
 const expr: Parser<Expr> = P.lazy(() => orExpr);
 

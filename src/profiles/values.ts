@@ -18,9 +18,17 @@ export function fromVarbind(vb: Varbind): Value {
     case SnmpTag.EndOfMibView:
     case SnmpTag.Null:
       return undefined;
+    case SnmpTag.Counter64:
+      // Always a bigint, so a value read from a Counter64 is known as one (counter widths).
+      return typeof vb.value === 'number' ? BigInt(vb.value) : (vb.value ?? undefined);
     default:
       return vb.value === null ? undefined : vb.value;
   }
+}
+
+/** The width of a counter varbind (Counter32 32, Counter64 64); undefined for other types. */
+export function counterWidth(vb: Varbind): 32 | 64 | undefined {
+  return vb.type === SnmpTag.Counter64 ? 64 : vb.type === SnmpTag.Counter32 ? 32 : undefined;
 }
 
 /** DisplayString text: UTF-8, trailing NULs removed, control characters as blanks, trimmed. */
@@ -46,6 +54,9 @@ export function asText(v: Value): string | undefined {
   return undefined;
 }
 
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 const NUMERIC = /^\s*-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$/;
 
 /** A value as a number (bigint kept when it is one); numeric text counts, other text does not. */
@@ -58,7 +69,7 @@ export function asNumber(v: Value): number | bigint | undefined {
     if (!NUMERIC.test(t)) return undefined;
     if (/^\s*-?\d+\s*$/.test(t)) {
       const b = BigInt(t.trim());
-      return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+      return b >= MIN_SAFE && b <= MAX_SAFE ? Number(b) : b;
     }
     return Number(t);
   }
@@ -98,5 +109,5 @@ export function compare(a: Value, b: Value): number | undefined {
 
 /** A number within 2^53 as number, beyond as bigint (metric values keep every digit). */
 export function narrow(v: bigint): number | bigint {
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v;
 }

@@ -33,6 +33,7 @@
  * host-resources and ucd-snmp profiles select the devices by their sysObjectID.
  */
 import { BerTag, BerWriter, encodeOidTlv } from '../snmp/ber.js';
+import { MIB_OBJECTS, scalar } from '../snmp/mibs.js';
 import { compareOids } from '../snmp/oid.js';
 import { SnmpTag } from '../snmp/types.js';
 
@@ -66,16 +67,16 @@ export const IF_SPEED = 1_000_000_000;
 export const IF_HIGH_SPEED = 1000;
 
 export const OID = {
-  sysDescr: '1.3.6.1.2.1.1.1.0',
-  sysObjectID: '1.3.6.1.2.1.1.2.0',
-  sysUpTime: '1.3.6.1.2.1.1.3.0',
-  sysContact: '1.3.6.1.2.1.1.4.0',
-  sysName: '1.3.6.1.2.1.1.5.0',
-  sysLocation: '1.3.6.1.2.1.1.6.0',
-  sysServices: '1.3.6.1.2.1.1.7.0',
-  ifNumber: '1.3.6.1.2.1.2.1.0',
-  ifEntry: '1.3.6.1.2.1.2.2.1',
-  ifXEntry: '1.3.6.1.2.1.31.1.1.1',
+  sysDescr: scalar('sysDescr'),
+  sysObjectID: scalar('sysObjectID'),
+  sysUpTime: scalar('sysUpTime'),
+  sysContact: scalar('sysContact'),
+  sysName: scalar('sysName'),
+  sysLocation: scalar('sysLocation'),
+  sysServices: scalar('sysServices'),
+  ifNumber: scalar('ifNumber'),
+  ifEntry: MIB_OBJECTS.ifEntry,
+  ifXEntry: MIB_OBJECTS.ifXEntry,
 } as const;
 
 /** `sim-00042` for 42. */
@@ -351,13 +352,6 @@ function staticIfValue(table: 'if' | 'ifx', column: number, i: number): Uint8Arr
   }
 }
 
-const HR_STORAGE = '1.3.6.1.2.1.25.2.3.1';
-const HR_DEVICE_DESCR = '1.3.6.1.2.1.25.3.2.1.3';
-const HR_PROCESSOR_LOAD = '1.3.6.1.2.1.25.3.3.1.2';
-const UCD_MEMORY = '1.3.6.1.4.1.2021.4';
-const UCD_LOAD = '1.3.6.1.4.1.2021.10.1';
-const LM_TEMP = '1.3.6.1.4.1.2021.13.16.2.1';
-
 /** Storage rows: [hrStorageType arc, description, allocation unit, size, used] (sizes in units). */
 const SYNTHETIC_STORAGE = [
   [2, 'Physical memory', 1024, 8_388_608, 3_145_728],
@@ -379,31 +373,31 @@ export const SYNTHETIC_HEALTH: readonly (readonly [string, Uint8Array])[] = [
   ...SYNTHETIC_STORAGE.flatMap(([type, descr, unit, size, used], k) => {
     const i = k + 1;
     return [
-      [`${HR_STORAGE}.1.${i}`, integerTlv(i)],
-      [`${HR_STORAGE}.2.${i}`, valueTlv((w) => w.oid(`1.3.6.1.2.1.25.2.1.${type}`))],
-      [`${HR_STORAGE}.3.${i}`, stringTlv(descr)],
-      [`${HR_STORAGE}.4.${i}`, integerTlv(unit)],
-      [`${HR_STORAGE}.5.${i}`, integerTlv(size)],
-      [`${HR_STORAGE}.6.${i}`, integerTlv(used)],
-      [`${HR_STORAGE}.7.${i}`, unsignedTlv(SnmpTag.Counter32, 0)],
+      [`${MIB_OBJECTS.hrStorageIndex}.${i}`, integerTlv(i)],
+      [`${MIB_OBJECTS.hrStorageType}.${i}`, valueTlv((w) => w.oid(`${MIB_OBJECTS.hrStorageTypes}.${type}`))],
+      [`${MIB_OBJECTS.hrStorageDescr}.${i}`, stringTlv(descr)],
+      [`${MIB_OBJECTS.hrStorageAllocationUnits}.${i}`, integerTlv(unit)],
+      [`${MIB_OBJECTS.hrStorageSize}.${i}`, integerTlv(size)],
+      [`${MIB_OBJECTS.hrStorageUsed}.${i}`, integerTlv(used)],
+      [`${MIB_OBJECTS.hrStorageAllocationFailures}.${i}`, unsignedTlv(SnmpTag.Counter32, 0)],
     ] as const;
   }),
-  ...SYNTHETIC_CPUS.map(([i, descr]) => [`${HR_DEVICE_DESCR}.${i}`, stringTlv(descr)] as const),
-  ...SYNTHETIC_CPUS.map(([i, , load]) => [`${HR_PROCESSOR_LOAD}.${i}`, integerTlv(load)] as const),
-  [`${UCD_MEMORY}.3.0`, integerTlv(2_097_152)], // memTotalSwap, kB
-  [`${UCD_MEMORY}.4.0`, integerTlv(2_031_616)], // memAvailSwap
-  [`${UCD_MEMORY}.5.0`, integerTlv(8_388_608)], // memTotalReal
-  [`${UCD_MEMORY}.6.0`, integerTlv(3_145_728)], // memAvailReal
-  [`${UCD_MEMORY}.14.0`, integerTlv(524_288)], // memBuffer
-  [`${UCD_MEMORY}.15.0`, integerTlv(1_572_864)], // memCached
+  ...SYNTHETIC_CPUS.map(([i, descr]) => [`${MIB_OBJECTS.hrDeviceDescr}.${i}`, stringTlv(descr)] as const),
+  ...SYNTHETIC_CPUS.map(([i, , load]) => [`${MIB_OBJECTS.hrProcessorLoad}.${i}`, integerTlv(load)] as const),
+  [scalar('memTotalSwap'), integerTlv(2_097_152)], // kB
+  [scalar('memAvailSwap'), integerTlv(2_031_616)],
+  [scalar('memTotalReal'), integerTlv(8_388_608)],
+  [scalar('memAvailReal'), integerTlv(3_145_728)],
+  [scalar('memBuffer'), integerTlv(524_288)],
+  [scalar('memCached'), integerTlv(1_572_864)],
   ...(['0.42', '0.37', '0.31'] as const).flatMap((load, k) => [
-    [`${UCD_LOAD}.3.${k + 1}`, stringTlv(load)] as const, // laLoad
-    [`${UCD_LOAD}.5.${k + 1}`, integerTlv(Math.round(Number(load) * 100))] as const, // laLoadInt
+    [`${MIB_OBJECTS.laLoad}.${k + 1}`, stringTlv(load)] as const,
+    [`${MIB_OBJECTS.laLoadInt}.${k + 1}`, integerTlv(Math.round(Number(load) * 100))] as const,
   ]),
   ...SYNTHETIC_TEMPERATURES.flatMap(([descr, milli], k) => [
-    [`${LM_TEMP}.1.${k + 1}`, integerTlv(k + 1)] as const,
-    [`${LM_TEMP}.2.${k + 1}`, stringTlv(descr)] as const,
-    [`${LM_TEMP}.3.${k + 1}`, unsignedTlv(SnmpTag.Gauge32, milli)] as const,
+    [`${MIB_OBJECTS.lmTempSensorsIndex}.${k + 1}`, integerTlv(k + 1)] as const,
+    [`${MIB_OBJECTS.lmTempSensorsDevice}.${k + 1}`, stringTlv(descr)] as const,
+    [`${MIB_OBJECTS.lmTempSensorsValue}.${k + 1}`, unsignedTlv(SnmpTag.Gauge32, milli)] as const,
   ]),
 ];
 

@@ -30,15 +30,24 @@ function agentWith(error: () => Error): {
   const plugin = pollingPlugin(pollingDefinition('device-metrics'), () => Promise.reject(error()));
   return {
     run: (id) =>
-      agent.run(resource(id, { resource_endpoint: `${id}.example.net` }), plugin, new AbortController()).outcome,
+      agent.run(resource(id, { resource_endpoint: `${id}.example.net` }), plugin, new AbortController())
+        .outcome,
     warnings: () => records.filter((r) => r.level === LEVEL.warn && /run failed/.test(r.msg)),
   };
 }
 
 describe('failed runs are logged', () => {
   it.each([
-    ['a timeout', () => new PanoptesError('SNMP_TIMEOUT', 'no answer from sw1:161 after 2 attempts'), 'timeout'],
-    ['an error status', () => new PanoptesError('SNMP_ERROR_STATUS', 'sw1:161 answered genErr'), 'missingData'],
+    [
+      'a timeout',
+      () => new PanoptesError('SNMP_TIMEOUT', 'no answer from sw1:161 after 2 attempts'),
+      'timeout',
+    ],
+    [
+      'an error status',
+      () => new PanoptesError('SNMP_ERROR_STATUS', 'sw1:161 answered genErr'),
+      'missingData',
+    ],
     ['an undecodable answer', () => new PanoptesError('SNMP_DECODE', 'bad BER at byte 12'), 'internalError'],
   ])('%s: one warning with resource, plugin, target and reason', async (_what, error, status) => {
     const a = agentWith(error);

@@ -29,7 +29,7 @@ function results(bench: string, rows: [string, string, number][]): void {
   );
 }
 
-const SECTIONS = ['dsl', 'actors', 'snmp', 'pipeline', 'consumer'];
+const SECTIONS = ['dsl', 'actors', 'snmp', 'pipeline', 'device-metrics', 'consumer'];
 
 function page(body = 'old figures'): string {
   const file = join(dir, 'BENCHMARKS.md');
@@ -88,7 +88,7 @@ describe('BENCHMARKS.md figures', () => {
     );
     expect(text).toContain('at 12,000 devices per core: **met**');
     // Sections without results keep what they held, and say so.
-    expect(text.match(/old figures/g)).toHaveLength(3);
+    expect(text.match(/old figures/g)).toHaveLength(4);
     expect(lines.join('\n')).toContain('no bench/results/dsl.json');
     // Running again gives the same page.
     await main({ resultsDir: dir, file, log: () => {} });
@@ -111,6 +111,32 @@ describe('BENCHMARKS.md figures', () => {
     expect(readFileSync(file, 'utf8')).toContain('**not met**');
   });
 
+  it('writes the device-metrics section: per device run, with and without, and the ratio', async () => {
+    const file = page();
+    const rows: [string, string, number][] = [];
+    for (const [s, cpu, varbinds, groups] of [
+      ['interface only', 2, 291, 25],
+      ['with device metrics', 3, 330, 31],
+    ] as const) {
+      rows.push(
+        [s, 'CPU per device run', cpu],
+        [s, 'varbinds per device run', varbinds],
+        [s, 'groups per device run', groups],
+        [s, 'interval', 15],
+      );
+    }
+    results('device-metrics', rows);
+    const written = await main({ resultsDir: dir, file, log: () => {} });
+    expect(written).toEqual(['device-metrics']);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('From `bench/results/device-metrics.json` (Test CPU');
+    expect(text).toMatch(/\| CPU ms per device run \(median window\) +\| +2 \| +3 \| +1\.50x \|/);
+    expect(text).toMatch(/\| varbinds per device run +\| +291 \| +330 \| +1\.13x \|/);
+    expect(text).toMatch(/\| interval \(s\) +\| +15 \| +15 \| +1\.00x \|/);
+    expect(text).toContain('- Device metrics add 1 CPU ms per device run to 2 for interfaces alone (+50%).');
+    expect(text).not.toContain('best window');
+  });
+
   it('names the page when a marker is missing or unclosed', async () => {
     const file = join(dir, 'BENCHMARKS.md');
     writeFileSync(file, '# Benchmarks\n\n<!-- results:dsl -->\n');
@@ -120,6 +146,7 @@ describe('BENCHMARKS.md figures', () => {
   });
 
   it('formats numbers: thousands whole, smaller ones to three significant digits', () => {
+    expect(num(999.7)).toBe('1,000');
     expect([num(12345.6), num(123.4), num(12.345), num(0.01234), num(0), num(NaN), num(undefined)]).toEqual([
       '12,346',
       '123',

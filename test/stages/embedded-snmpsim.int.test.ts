@@ -291,17 +291,32 @@ describe('embedded pipeline against snmpsimd (built-in plugins)', () => {
     // Interfaces: one group per ifIndex per run, dimensions from the enrichment.
     const interfaces = ofResource(groups, GOOD, 'interface');
     expect(interfaces).toHaveLength(3 * pollingStatuses.length);
+    // Panoptes' speed: ifHighSpeed x 10^6 above 1 Mbit/s, else ifSpeed.
+    const speedOf = (i: number): number =>
+      num(COL.ifHighSpeed, i) > 1 ? num(COL.ifHighSpeed, i) * 1e6 : num(COL.ifSpeed, i);
+    const NOT_SET = '<not set>';
     const expectedDimensions = (i: number): { dimension_name: string; dimension_value: string }[] => {
-      const speed = num(COL.ifHighSpeed, i) > 0 ? num(COL.ifHighSpeed, i) * 1e6 : num(COL.ifSpeed, i);
+      const speed = speedOf(i);
       const alias = value(COL.ifAlias, i);
       return [
         { dimension_name: 'interface_name', dimension_value: value(COL.ifName, i) },
-        ...(alias === '' ? [] : [{ dimension_name: 'alias', dimension_value: alias }]),
+        { dimension_name: 'alias', dimension_value: alias === '' ? NOT_SET : alias },
         { dimension_name: 'description', dimension_value: value(COL.ifDescr, i) },
         { dimension_name: 'media_type', dimension_value: num(COL.ifType, i) === 6 ? 'ethernetCsmacd' : '?' },
         { dimension_name: 'port_speed', dimension_value: String(speed) },
+        { dimension_name: 'configured_speed', dimension_value: String(speed) },
+        { dimension_name: 'parent_interface_name', dimension_value: NOT_SET },
+        { dimension_name: 'parent_interface_media_type', dimension_value: NOT_SET },
+        { dimension_name: 'parent_interface_port_speed', dimension_value: NOT_SET },
+        { dimension_name: 'parent_interface_configured_speed', dimension_value: NOT_SET },
       ];
     };
+    const noParent = [
+      { dimension_name: 'parent_interface_name', dimension_value: NOT_SET },
+      { dimension_name: 'parent_interface_media_type', dimension_value: NOT_SET },
+      { dimension_name: 'parent_interface_port_speed', dimension_value: NOT_SET },
+      { dimension_name: 'parent_interface_configured_speed', dimension_value: NOT_SET },
+    ];
     // Spelled out once, so a wrong fixture cannot make the derivation above agree with itself.
     expect(expectedDimensions(1)).toEqual([
       { dimension_name: 'interface_name', dimension_value: 'Gi1/0/1' },
@@ -309,12 +324,17 @@ describe('embedded pipeline against snmpsimd (built-in plugins)', () => {
       { dimension_name: 'description', dimension_value: 'GigabitEthernet1/0/1' },
       { dimension_name: 'media_type', dimension_value: 'ethernetCsmacd' },
       { dimension_name: 'port_speed', dimension_value: '10000000000' },
+      { dimension_name: 'configured_speed', dimension_value: '10000000000' },
+      ...noParent,
     ]);
     expect(expectedDimensions(3)).toEqual([
       { dimension_name: 'interface_name', dimension_value: 'Fa0/3' },
+      { dimension_name: 'alias', dimension_value: NOT_SET },
       { dimension_name: 'description', dimension_value: 'FastEthernet0/3' },
       { dimension_name: 'media_type', dimension_value: 'ethernetCsmacd' },
       { dimension_name: 'port_speed', dimension_value: '100000000' },
+      { dimension_name: 'configured_speed', dimension_value: '100000000' },
+      ...noParent,
     ]);
 
     for (const i of [1, 2, 3]) {
@@ -333,7 +353,7 @@ describe('embedded pipeline against snmpsimd (built-in plugins)', () => {
         discards_in: big(COL.ifInDiscards, i),
         discards_out: big(COL.ifOutDiscards, i),
       };
-      const speed = num(COL.ifHighSpeed, i) > 0 ? num(COL.ifHighSpeed, i) * 1e6 : num(COL.ifSpeed, i);
+      const speed = speedOf(i);
       series.forEach((g, run) => {
         const where = `interface ${i}, run ${run + 1}`;
         expect(g.metrics_group_interval, where).toBe(FREQUENCY);
@@ -352,7 +372,12 @@ describe('embedded pipeline against snmpsimd (built-in plugins)', () => {
         // Static recording: the first run is the baseline (no rate), later runs rate 0.
         const rates = RATE_COUNTERS.map((c) => metric(g, c, 'gauge'));
         expect(rates, where).toEqual(RATE_COUNTERS.map(() => (run === 0 ? undefined : 0)));
-        expect(g.metrics, where).toHaveLength(8 + 3 + (run === 0 ? 0 : 8));
+        // The recording has no ifMtu, multicast/broadcast or EtherLike columns: those optional
+        // metrics are left out; oper_admin_state_mismatch comes from the two states.
+        expect(metric(g, 'oper_admin_state_mismatch', 'gauge'), where).toBe(
+          num(COL.ifAdminStatus, i) === num(COL.ifOperStatus, i) ? 0 : 1,
+        );
+        expect(g.metrics, where).toHaveLength(8 + 4 + (run === 0 ? 0 : 8));
       });
     }
 

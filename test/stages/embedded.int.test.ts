@@ -95,6 +95,11 @@ describe('embedded run against the simulator', () => {
         description: 'GigabitEthernet0/2',
         media_type: 'ethernetCsmacd',
         port_speed: '1000000000',
+        configured_speed: '1000000000',
+        parent_interface_name: '<not set>',
+        parent_interface_media_type: '<not set>',
+        parent_interface_port_speed: '<not set>',
+        parent_interface_configured_speed: '<not set>',
       });
     }
   });

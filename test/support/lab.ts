@@ -63,7 +63,7 @@ export async function writeLabPlugins(dir: string, options: LabPluginOptions): P
       'interface-polling',
       'interface-polling.js',
       `execute_frequency = ${every}\ntimeout = ${every}\n${network}`,
-      '[snmp]\nmax_repetitions = 300\n[enrichment]\npreload = interface-enrichment:interface\n' +
+      '[snmp]\nmax_repetitions = 520\n[enrichment]\npreload = interface-enrichment:interface\n' +
         `[transforms]\nrates = rate:interface:${(options.rates ?? INTERFACE_COUNTERS).join(',')}\n`,
     ),
     'status.panoptes-plugin': pluginFile(
