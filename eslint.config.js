@@ -38,6 +38,23 @@ export default tseslint.config(
     },
   },
   {
+    // Plugins use the package's entry point only, as a user's plugin must (package.json exports).
+    files: ['plugins/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src/(?!index\\.js$)',
+              message: 'a plugin imports the package entry point (src/index.js) only, as a user plugin does',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Runnable examples are plain Node.js ESM.
     files: ['examples/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },

@@ -9,15 +9,25 @@
  * no profile fits gives missing data (6). Failures are logged once per resource per
  * `log_interval_seconds` (default 600).
  */
-import { runProfiles } from '../src/profiles/engine.js';
-import type { Profile } from '../src/profiles/profile.js';
-import type { Resource } from '../src/model/index.js';
-import type { PluginContext, PollResult, PollingPlugin } from '../src/plugins/api.js';
-import { optionError } from '../src/plugins/plugin-file.js';
+import { option, optionError, pluginOptions, runProfiles, scalar } from '../src/index.js';
+import type { PluginContext, PollResult, PollingPlugin, Profile, Resource } from '../src/index.js';
 import { integer } from './lib/if-mib.js';
 
-const SYS_OBJECT_ID = '1.3.6.1.2.1.1.2.0';
-const SYS_UP_TIME = '1.3.6.1.2.1.1.3.0';
+const SYS_OBJECT_ID = scalar('sysObjectID');
+const SYS_UP_TIME = scalar('sysUpTime');
+
+/** The plugin file's [options]. */
+export const options = {
+  profiles: option.list(
+    'profiles to poll every matching device with; empty: the profiles that select each device',
+  ),
+  log_interval_seconds: option.integer(
+    'log the failures of one device at most once per this many seconds',
+    1,
+    86_400,
+    600,
+  ),
+};
 
 export class DeviceMetricsPlugin implements PollingPlugin {
   private readonly lastLogged = new Map<string, number>();
@@ -66,7 +76,7 @@ export class DeviceMetricsPlugin implements PollingPlugin {
     message: string,
     details: Record<string, unknown>,
   ): void {
-    const every = Number(ctx.config.options['log_interval_seconds'] ?? '600') * 1000;
+    const every = pluginOptions(ctx, options).log_interval_seconds * 1000;
     const now = Date.now();
     const last = this.lastLogged.get(resource.resource_id);
     if (last !== undefined && now - last < every) return;
@@ -77,23 +87,19 @@ export class DeviceMetricsPlugin implements PollingPlugin {
 
 /** The profiles the plugin file names (option `profiles`), or undefined to choose by device. */
 function namedProfiles(ctx: PluginContext): Profile[] | undefined {
-  const text = ctx.config.options['profiles'];
-  if (text === undefined || text.trim() === '') return undefined;
-  return text
-    .split(',')
-    .map((n) => n.trim())
-    .filter((n) => n !== '')
-    .map((n) => {
-      const p = ctx.profiles.get(n);
-      if (p === undefined) {
-        throw optionError(
-          ctx.config,
-          'profiles',
-          `unknown profile "${n}" (known: ${ctx.profiles.names.join(', ')})`,
-        );
-      }
-      return p;
-    });
+  const names = pluginOptions(ctx, options).profiles;
+  if (names.length === 0) return undefined;
+  return names.map((n) => {
+    const p = ctx.profiles.get(n);
+    if (p === undefined) {
+      throw optionError(
+        ctx.config,
+        'profiles',
+        `unknown profile "${n}" (known: ${ctx.profiles.names.join(', ')})`,
+      );
+    }
+    return p;
+  });
 }
 
 export default DeviceMetricsPlugin;

@@ -25,10 +25,15 @@
  * from `[options] vendor` (generic, cisco, juniper, arista), or, with `auto` (the default), from
  * the resource_type (`cisco`, `juniper`, `arista`; anything else is generic).
  */
-import type { EnrichmentValue, EnrichmentGroup, Resource } from '../src/model/index.js';
-import type { EnrichmentPlugin, PluginContext } from '../src/plugins/api.js';
-import { optionError } from '../src/plugins/plugin-file.js';
-import type { Varbind } from '../src/snmp/types.js';
+import { option, pluginOptions } from '../src/index.js';
+import type {
+  EnrichmentGroup,
+  EnrichmentPlugin,
+  EnrichmentValue,
+  PluginContext,
+  Resource,
+  Varbind,
+} from '../src/index.js';
 import {
   IF_MIB,
   byIndex,
@@ -56,20 +61,26 @@ export const ENRICHMENT_COLUMNS: readonly string[] = [
 export const INTERFACE_VENDORS = ['generic', 'cisco', 'juniper', 'arista'] as const;
 export type InterfaceVendor = (typeof INTERFACE_VENDORS)[number];
 
+/** The vendor option of the interface plugins: whose naming rules apply (auto: by resource_type). */
+export const VENDOR_OPTION = option.choice(
+  'whose interface naming rules apply: auto (by resource_type), generic, cisco, juniper or arista',
+  ['auto', ...INTERFACE_VENDORS] as const,
+  'auto',
+);
+
+/** The plugin file's [options]. */
+export const options = { vendor: VENDOR_OPTION };
+
 /** The vendor rules for a resource: `option` (the plugin's `vendor`), or by resource_type. */
-export function interfaceVendor(resource: Resource, option: string | undefined): InterfaceVendor {
-  const chosen = option?.trim().toLowerCase() ?? 'auto';
-  if (chosen !== 'auto' && chosen !== '') return chosen as InterfaceVendor;
+export function interfaceVendor(resource: Resource, chosen: InterfaceVendor | 'auto'): InterfaceVendor {
+  if (chosen !== 'auto') return chosen;
   const type = resource.resource_type.toLowerCase();
   return INTERFACE_VENDORS.find((v) => v !== 'generic' && type === v) ?? 'generic';
 }
 
 export class InterfaceEnrichmentPlugin implements EnrichmentPlugin {
   async enrich(ctx: PluginContext, resource: Resource): Promise<readonly EnrichmentGroup[]> {
-    const option = ctx.config.options['vendor'];
-    if (option !== undefined && !['auto', '', ...INTERFACE_VENDORS].includes(option.trim().toLowerCase())) {
-      throw optionError(ctx.config, 'vendor', `must be auto or one of ${INTERFACE_VENDORS.join(', ')}`);
-    }
+    const { vendor } = pluginOptions(ctx, options);
     const session = await ctx.snmp(resource);
     let columns: Map<string, Varbind[]>;
     try {
@@ -77,7 +88,7 @@ export class InterfaceEnrichmentPlugin implements EnrichmentPlugin {
     } finally {
       await session.close();
     }
-    const data = interfaceData(columns, resource, interfaceVendor(resource, option));
+    const data = interfaceData(columns, resource, interfaceVendor(resource, vendor));
     const def = ctx.config;
     return [
       {

@@ -25,24 +25,33 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  BUILTIN_PROFILES_DIR,
+  NOT_SET,
+  dimensionValue,
+  option,
+  optionError,
+  parseProfile,
+  pluginOptions,
+  runProfiles,
+} from '../src/index.js';
 import type {
+  CounterHint,
   Dimension,
   EnrichmentValue,
   MetricsGroup,
+  PluginContext,
+  PollResult,
+  PollingPlugin,
   PollingStatusName,
+  Profile,
   Resource,
-} from '../src/model/index.js';
-import { BUILTIN_PROFILES_DIR } from '../src/package-root.js';
-import type { CounterHint, PluginContext, PollResult, PollingPlugin } from '../src/plugins/api.js';
-import { optionError } from '../src/plugins/plugin-file.js';
-import { NOT_SET, runProfiles } from '../src/profiles/engine.js';
-import { parseProfile } from '../src/profiles/profile.js';
-import type { Profile } from '../src/profiles/profile.js';
-import type { SnmpSession } from '../src/snmp/session.js';
-import { dimensionValue } from '../src/streams/enrichment-join.js';
+  SnmpSession,
+} from '../src/index.js';
 import {
   DEFAULT_INTERFACE_NAMESPACE,
   ENRICHMENT_COLUMNS,
+  VENDOR_OPTION,
   interfaceData,
   interfaceVendor,
 } from './interface-enrichment.js';
@@ -83,6 +92,13 @@ export const INTERFACE_DIMENSIONS: readonly string[] = [
   'parent_interface_port_speed',
   'parent_interface_configured_speed',
 ];
+
+/** The plugin file's [options]. */
+export const options = {
+  include_interface_index: option.boolean('also write the ifIndex as dimension interface_index', false),
+  profile: option.optionalText('poll with this loaded profile instead of the built-in if-mib'),
+  vendor: VENDOR_OPTION,
+};
 
 /** The dimension the profile gives every group: the row's ifIndex (the enrichment's key). */
 const INDEX_DIMENSION = 'interface_index';
@@ -137,14 +153,14 @@ export class InterfacePollingPlugin implements PollingPlugin {
     let names: Names | undefined = (await enrichmentLookup)?.data;
     if (names === undefined || result.groups.some((g) => names?.[indexOf(g)] === undefined)) {
       status = 'enrichmentFailure';
-      const vendor = interfaceVendor(resource, ctx.config.options['vendor']);
+      const vendor = interfaceVendor(resource, pluginOptions(ctx, options).vendor);
       names = {
         ...interfaceData(await session.walkColumns(ENRICHMENT_COLUMNS), resource, vendor),
         ...(names ?? {}),
       };
     }
 
-    const withIndex = isTrue(ctx.config.options['include_interface_index']);
+    const withIndex = pluginOptions(ctx, options).include_interface_index;
     const groups: MetricsGroup[] = [];
     const counters = new Map<MetricsGroup, Readonly<Record<string, CounterHint>>>();
     for (const g of result.groups) {
@@ -176,14 +192,10 @@ export function dimensions(
   return out;
 }
 
-function isTrue(option: string | undefined): boolean {
-  return option !== undefined && ['1', 'true', 'yes', 'on'].includes(option.trim().toLowerCase());
-}
-
 /** The profile the plugin polls with: `[options] profile`, else the built-in if-mib. */
 function profileOf(ctx: PluginContext): Profile {
-  const name = ctx.config.options['profile']?.trim();
-  if (name === undefined || name === '') return IF_MIB_PROFILE;
+  const name = pluginOptions(ctx, options).profile;
+  if (name === '') return IF_MIB_PROFILE;
   const p = ctx.profiles.get(name);
   if (p === undefined) {
     throw optionError(

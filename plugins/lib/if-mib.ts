@@ -13,8 +13,8 @@
  *                                                 10 ifHCOutOctets, 11 ifHCOutUcastPkts,
  *                                                 15 ifHighSpeed (Mbit/s), 18 ifAlias
  */
-import { SnmpTag } from '../../src/snmp/types.js';
-import type { Varbind } from '../../src/snmp/types.js';
+import { SnmpTag } from '../../src/index.js';
+import type { Varbind } from '../../src/index.js';
 
 const IF = '1.3.6.1.2.1.2.2.1';
 const IFX = '1.3.6.1.2.1.31.1.1.1';

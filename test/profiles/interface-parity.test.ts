@@ -188,7 +188,7 @@ describe('interface enrichment against Panoptes (tests/plugins/enrichment/interf
       resource_type: expected.resource.resource_type,
       resource_metadata: expected.resource.resource_metadata,
     });
-    expect(interfaceVendor(resource, undefined)).toBe(vendor);
+    expect(interfaceVendor(resource, 'auto')).toBe(vendor);
     const session = MemorySnmpSession.fromSnmprec(join(FIXTURES, `${fixture}.snmprec`));
     const data = interfaceData(await session.walkColumns(ENRICHMENT_COLUMNS), resource, vendor);
     const misses: string[] = [];
