@@ -9,12 +9,12 @@
  * credentials (SNMPv3) 1; one that cannot be reached 2. When sysName is set and differs from
  * the resource's id, the run is reported partial (4): the endpoint may point at another device.
  */
-import { METRICS_GROUP_SCHEMA_VERSION, option, pluginOptions } from '../src/index.js';
+import { METRICS_GROUP_SCHEMA_VERSION, option, pluginOptions, scalar } from '../src/index.js';
 import type { PluginContext, PollResult, PollingPlugin, Resource } from '../src/index.js';
 import { integer, text } from './lib/if-mib.js';
 
-const SYS_UP_TIME = '1.3.6.1.2.1.1.3.0';
-const SYS_NAME = '1.3.6.1.2.1.1.5.0';
+const SYS_UP_TIME = scalar('sysUpTime');
+const SYS_NAME = scalar('sysName');
 
 /** The plugin file's [options]. */
 export const options = {

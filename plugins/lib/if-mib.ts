@@ -1,48 +1,36 @@
 /**
- * What the built-in interface plugins read from IF-MIB (RFC 2863) and SNMPv2-MIB, and how.
- * Interface polling reads its counters through the if-mib profile (plugins/profiles/if-mib.yaml);
- * the OIDs here are those the plugins read themselves (names, types, speeds, sysUpTime).
- *
- *   sysUpTime        1.3.6.1.2.1.1.3.0            TimeTicks (hundredths of a second)
- *   ifEntry          1.3.6.1.2.1.2.2.1.C.ifIndex  2 ifDescr, 3 ifType, 4 ifMtu, 5 ifSpeed,
- *                                                 6 ifPhysAddress, 7 ifAdminStatus,
- *                                                 8 ifOperStatus, 10 ifInOctets, 11 ifInUcastPkts,
- *                                                 13 ifInDiscards, 14 ifInErrors, 16 ifOutOctets,
- *                                                 17 ifOutUcastPkts, 19 ifOutDiscards, 20 ifOutErrors
- *   ifXEntry         1.3.6.1.2.1.31.1.1.1.C.ifIndex 1 ifName, 6 ifHCInOctets, 7 ifHCInUcastPkts,
- *                                                 10 ifHCOutOctets, 11 ifHCOutUcastPkts,
- *                                                 15 ifHighSpeed (Mbit/s), 18 ifAlias
+ * What the built-in interface plugins read from IF-MIB (RFC 2863) and SNMPv2-MIB themselves
+ * (names, types, speeds, sysUpTime), and how. Interface polling reads its counters through the
+ * if-mib profile (plugins/profiles/if-mib.yaml). The OIDs have their one home in the package's
+ * MIB object names (MIB_OBJECTS); this is the plugins' view of them.
  */
-import { SnmpTag } from '../../src/index.js';
+import { MIB_OBJECTS, SnmpTag, scalar } from '../../src/index.js';
 import type { Varbind } from '../../src/index.js';
 
-const IF = '1.3.6.1.2.1.2.2.1';
-const IFX = '1.3.6.1.2.1.31.1.1.1';
-
 export const IF_MIB = {
-  sysUpTime: '1.3.6.1.2.1.1.3.0',
-  ifDescr: `${IF}.2`,
-  ifType: `${IF}.3`,
-  ifMtu: `${IF}.4`,
-  ifSpeed: `${IF}.5`,
-  ifPhysAddress: `${IF}.6`,
-  ifAdminStatus: `${IF}.7`,
-  ifOperStatus: `${IF}.8`,
-  ifInOctets: `${IF}.10`,
-  ifInUcastPkts: `${IF}.11`,
-  ifInDiscards: `${IF}.13`,
-  ifInErrors: `${IF}.14`,
-  ifOutOctets: `${IF}.16`,
-  ifOutUcastPkts: `${IF}.17`,
-  ifOutDiscards: `${IF}.19`,
-  ifOutErrors: `${IF}.20`,
-  ifName: `${IFX}.1`,
-  ifHCInOctets: `${IFX}.6`,
-  ifHCInUcastPkts: `${IFX}.7`,
-  ifHCOutOctets: `${IFX}.10`,
-  ifHCOutUcastPkts: `${IFX}.11`,
-  ifHighSpeed: `${IFX}.15`,
-  ifAlias: `${IFX}.18`,
+  sysUpTime: scalar('sysUpTime'),
+  ifDescr: MIB_OBJECTS.ifDescr,
+  ifType: MIB_OBJECTS.ifType,
+  ifMtu: MIB_OBJECTS.ifMtu,
+  ifSpeed: MIB_OBJECTS.ifSpeed,
+  ifPhysAddress: MIB_OBJECTS.ifPhysAddress,
+  ifAdminStatus: MIB_OBJECTS.ifAdminStatus,
+  ifOperStatus: MIB_OBJECTS.ifOperStatus,
+  ifInOctets: MIB_OBJECTS.ifInOctets,
+  ifInUcastPkts: MIB_OBJECTS.ifInUcastPkts,
+  ifInDiscards: MIB_OBJECTS.ifInDiscards,
+  ifInErrors: MIB_OBJECTS.ifInErrors,
+  ifOutOctets: MIB_OBJECTS.ifOutOctets,
+  ifOutUcastPkts: MIB_OBJECTS.ifOutUcastPkts,
+  ifOutDiscards: MIB_OBJECTS.ifOutDiscards,
+  ifOutErrors: MIB_OBJECTS.ifOutErrors,
+  ifName: MIB_OBJECTS.ifName,
+  ifHCInOctets: MIB_OBJECTS.ifHCInOctets,
+  ifHCInUcastPkts: MIB_OBJECTS.ifHCInUcastPkts,
+  ifHCOutOctets: MIB_OBJECTS.ifHCOutOctets,
+  ifHCOutUcastPkts: MIB_OBJECTS.ifHCOutUcastPkts,
+  ifHighSpeed: MIB_OBJECTS.ifHighSpeed,
+  ifAlias: MIB_OBJECTS.ifAlias,
 } as const;
 
 /** ifSpeed saturates here (4.29 Gbit/s); faster interfaces report their speed in ifHighSpeed. */
