@@ -9,7 +9,7 @@
  * no profile fits gives missing data (6). Failures are logged once per resource per
  * `log_interval_seconds` (default 600).
  */
-import { option, optionError, pluginOptions, runProfiles, scalar } from '../src/index.js';
+import { option, pluginOptions, runProfiles, scalar } from '../src/index.js';
 import type { PluginContext, PollResult, PollingPlugin, Profile, Resource } from '../src/index.js';
 import { integer } from './lib/if-mib.js';
 
@@ -89,17 +89,7 @@ export class DeviceMetricsPlugin implements PollingPlugin {
 function namedProfiles(ctx: PluginContext): Profile[] | undefined {
   const names = pluginOptions(ctx, options).profiles;
   if (names.length === 0) return undefined;
-  return names.map((n) => {
-    const p = ctx.profiles.get(n);
-    if (p === undefined) {
-      throw optionError(
-        ctx.config,
-        'profiles',
-        `unknown profile "${n}" (known: ${ctx.profiles.names.join(', ')})`,
-      );
-    }
-    return p;
-  });
+  return ctx.profiles.named(names, ctx.config, 'profiles');
 }
 
 export default DeviceMetricsPlugin;

@@ -30,7 +30,6 @@ import {
   NOT_SET,
   dimensionValue,
   option,
-  optionError,
   parseProfile,
   pluginOptions,
   runProfiles,
@@ -196,15 +195,8 @@ export function dimensions(
 function profileOf(ctx: PluginContext): Profile {
   const name = pluginOptions(ctx, options).profile;
   if (name === '') return IF_MIB_PROFILE;
-  const p = ctx.profiles.get(name);
-  if (p === undefined) {
-    throw optionError(
-      ctx.config,
-      'profile',
-      `unknown profile "${name}" (known: ${ctx.profiles.names.join(', ')})`,
-    );
-  }
-  return p;
+  const [p] = ctx.profiles.named([name], ctx.config, 'profile');
+  return p ?? IF_MIB_PROFILE;
 }
 
 export default InterfacePollingPlugin;

@@ -12,6 +12,8 @@ import type { Logger } from '../log.js';
 import type { Resource } from '../model/index.js';
 import { BUILTIN_PROFILES_DIR } from '../package-root.js';
 import { isUnder } from '../snmp/oid.js';
+import { optionError } from '../plugins/plugin-file.js';
+import type { PluginDefinition } from '../plugins/plugin-file.js';
 import { loadProfileFile } from './profile.js';
 import type { Profile } from './profile.js';
 
@@ -102,6 +104,16 @@ export class ProfileCatalog {
 
   get(name: string): Profile | undefined {
     return this.byName.get(name);
+  }
+
+  /** The profiles of these names, for a plugin's option `key`; an unknown one is its option error. */
+  named(names: readonly string[], plugin: PluginDefinition, key: string): Profile[] {
+    return names.map((n) => {
+      const p = this.byName.get(n);
+      if (p === undefined)
+        throw optionError(plugin, key, `unknown profile "${n}" (known: ${this.names.join(', ')})`);
+      return p;
+    });
   }
 
   /** The profiles whose filter matches the resource. */
