@@ -113,7 +113,7 @@ const IF_TYPE_NAMES: readonly string[] = [
   'escon',
   'dlsw',
   'isdns',
-  'isdn',
+  'isdnu',
   'lapd',
   'ipSwitch',
   'rsrb',
