@@ -13,6 +13,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,24 @@ const DEVICES: readonly Device[] = [
   { name: 'generic-missing_cpu_oids', type: 'test_type', metadata: { profile_test: 'missing_cpu_oids' } },
 ];
 
+/** Panoptes' interface enrichment recordings: their results are the enrichment it made. */
+const INTERFACE_FIXTURES = [
+  'interface-enrichment',
+  'interface-enrichment-cisco',
+  'interface-enrichment-juniper-mx',
+  'interface-enrichment-juniper-qfx',
+  'interface-enrichment-arista',
+] as const;
+
+interface PanoptesEnrichment {
+  readonly resource: { resource_type: string; resource_metadata: Record<string, string> };
+  readonly enrichment: readonly { data: readonly Record<string, Record<string, unknown>>[] }[];
+}
+
+function readEnrichment(name: string): PanoptesEnrichment {
+  return JSON.parse(readFileSync(join(FIXTURES, `${name}.results.json`), 'utf8')) as PanoptesEnrichment;
+}
+
 let dir: string;
 let simulator: ChildProcess | undefined;
 let port: number;
@@ -89,8 +108,12 @@ interface PollRun {
   readonly stderr: string;
 }
 
-async function poll(site: string): Promise<PollRun> {
-  const resources = DEVICES.map((d) => ({
+async function poll(
+  site: string,
+  extra: readonly Record<string, unknown>[] = [],
+  args: readonly string[] = [],
+): Promise<PollRun> {
+  const devices = DEVICES.map((d) => ({
     resource_id: d.name,
     resource_site: 'parity',
     resource_endpoint: '127.0.0.1',
@@ -101,11 +124,11 @@ async function poll(site: string): Promise<PollRun> {
     resource_metadata: { ...d.metadata, snmp_community: d.name },
   }));
   const file = join(dir, 'resources.json');
-  await writeFile(file, JSON.stringify(resources));
-  const r = spawnSync(process.execPath, [CLI, 'poll', '--config', site, '--resources', file], {
+  await writeFile(file, JSON.stringify([...devices, ...extra]));
+  const r = spawnSync(process.execPath, [CLI, 'poll', '--config', site, '--resources', file, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 120_000,
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.error !== undefined) throw r.error;
@@ -153,8 +176,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'panoptes-parity-'));
   const data = join(dir, 'recordings');
   await mkdir(data);
-  for (const d of DEVICES)
-    await copyFile(join(FIXTURES, `${d.name}.snmprec`), join(data, `${d.name}.snmprec`));
+  for (const name of [...DEVICES.map((d) => d.name), ...INTERFACE_FIXTURES]) {
+    await copyFile(join(FIXTURES, `${name}.snmprec`), join(data, `${name}.snmprec`));
+  }
   port = await startSimulator(data);
   await mkdir(join(dir, 'every300'));
   await writeFile(
@@ -218,4 +242,65 @@ describe('Panoptes recordings polled by panoptes poll', () => {
     expect(misses).toEqual([]);
     expect(matched).toBe(total);
   }, 90_000);
+
+  it("enrich interfaces as Panoptes' interface enrichment did for its recordings", async () => {
+    const resources = INTERFACE_FIXTURES.map((name) => {
+      const expected = readEnrichment(name);
+      return {
+        resource_id: name,
+        resource_site: 'parity',
+        resource_endpoint: '127.0.0.1',
+        resource_class: 'network',
+        resource_subclass: 'switch',
+        resource_type: expected.resource.resource_type,
+        resource_creation_plugin: 'test',
+        resource_metadata: {
+          ...Object.fromEntries(
+            Object.entries(expected.resource.resource_metadata).filter(([k]) => !k.startsWith('_')),
+          ),
+          snmp_community: name,
+        },
+      };
+    });
+    const out = join(dir, 'enrichment.jsonl');
+    await poll(join(dir, 'builtin.yaml'), resources, ['--enrichment-out', out]);
+    const ours = new Map<string, Record<string, Record<string, unknown>>>();
+    for (const line of readFileSync(out, 'utf8').split('\n')) {
+      if (line === '') continue;
+      const e = JSON.parse(line) as {
+        resource_id: string;
+        namespace: string;
+        enrichment: { data: Record<string, Record<string, unknown>> };
+      };
+      if (e.namespace === 'interface') ours.set(e.resource_id, e.enrichment.data);
+    }
+    let matched = 0;
+    let total = 0;
+    for (const name of INTERFACE_FIXTURES) {
+      const data = ours.get(name) ?? {};
+      let own = 0;
+      let ownTotal = 0;
+      const misses: string[] = [];
+      for (const entry of readEnrichment(name).enrichment[0]?.data ?? []) {
+        for (const [index, fields] of Object.entries(entry)) {
+          for (const [field, value] of Object.entries(fields)) {
+            ownTotal++;
+            // Panoptes wrote `<not set>` and -1 for what the device did not give; we leave it out.
+            const theirs = value === '<not set>' || value === -1 ? undefined : value;
+            const mine = data[index]?.[field];
+            if (mine === theirs) own++;
+            else misses.push(`${index}.${field}: ${String(value)} (ours: ${String(mine)})`);
+          }
+        }
+      }
+      expect(ownTotal, name).toBeGreaterThan(0);
+      expect(
+        own / ownTotal,
+        `${name}: ${own}/${ownTotal}, missed ${misses.join('; ')}`,
+      ).toBeGreaterThanOrEqual(0.75);
+      matched += own;
+      total += ownTotal;
+    }
+    expect(matched / total, `${matched}/${total}`).toBeGreaterThanOrEqual(0.9);
+  }, 150_000);
 });

@@ -6,11 +6,13 @@
  * so that counters become rates). Every metrics group, the `status` group of every run
  * included, is printed as one Panoptes JSON line on stdout; a summary goes to stderr, logs
  * (JSON) too. The simulator of the site configuration, if it has one, is started for the
- * command. Nothing is published or stored outside this process.
+ * command. Nothing is published or stored outside this process; `--enrichment-out FILE` writes
+ * the enrichment groups made, one JSON per line, to look at what polling joined.
  *
  * Exit status: 0 when every poll succeeded (polling_status 0), 1 otherwise (the groups are
  * still printed) or when the configuration or resources are invalid, 2 for a usage error.
  */
+import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { PollingAgent } from '../../actors/polling-agent.js';
@@ -42,6 +44,8 @@ export interface PollCliOptions {
   readonly resources: string;
   readonly runs?: number;
   readonly every?: number;
+  /** Write every enrichment group the enrichment plugins made to this file (JSON lines). */
+  readonly enrichmentOut?: string;
 }
 
 export interface PollSummary {
@@ -128,6 +132,7 @@ export async function runPoll(
       for (const g of groups) io.out(`${stringifyJson(metricsGroupToJson(g))}\n`);
       groupsPrinted += groups.length;
     };
+    const enrichmentLines: string[] = [];
     for (const resource of doc.items) {
       for (const p of matching(resource, 'enrichment')) {
         const outcome = await agent.run(resource, p, new AbortController()).outcome;
@@ -135,7 +140,18 @@ export async function runPoll(
           io.err(`${resource.resource_id}: enrichment ${p.definition.name}: ${outcome.error}\n`);
         }
       }
+      if (options.enrichmentOut !== undefined) {
+        const prefix = keys.enrichment(resource.resource_id, '');
+        for (const key of (await store.keys(prefix)).sort()) {
+          const text = await store.get(key);
+          if (text === undefined) continue;
+          enrichmentLines.push(
+            `{"resource_id":${JSON.stringify(resource.resource_id)},"namespace":${JSON.stringify(key.slice(prefix.length))},"enrichment":${text}}\n`,
+          );
+        }
+      }
     }
+    if (options.enrichmentOut !== undefined) await writeFile(options.enrichmentOut, enrichmentLines.join(''));
     for (let n = 0; n < runs; n++) {
       if (n > 0) await sleep((options.every ?? 60) * 1000);
       for (const resource of doc.items) {
@@ -209,6 +225,10 @@ export function registerPoll(program: Command, setExitCode: (code: number) => vo
     .option('--every <seconds>', 'seconds between runs (default 60)', (t) =>
       positiveInteger(t, 'SECONDS', 86_400),
     )
+    .option(
+      '--enrichment-out <file>',
+      'also write every enrichment group made, one JSON per line ({resource_id, namespace, enrichment})',
+    )
     .addHelpText(
       'after',
       `
@@ -220,7 +240,8 @@ Exit status: 0 every poll succeeded; 1 a poll failed (groups still printed) or i
 
 Examples:
   panoptes poll --config examples/quickstart/site.yaml --resources examples/quickstart/devices.json
-  panoptes poll --config site.yaml --resources router.json --runs 2 --every 10`,
+  panoptes poll --config site.yaml --resources router.json --runs 2 --every 10
+  panoptes poll --config site.yaml --resources router.json --enrichment-out enrichment.jsonl`,
     )
     .action(async (opts: PollCliOptions) => {
       setExitCode(await runPoll(opts));
