@@ -1,7 +1,8 @@
 /**
  * Device status: reads sysUpTime and sysName, so that every device polled has a `status` group
  * (gauge polling_status, published by the poller with every run) even when no other plugin
- * applies to it, and a `device` group with its uptime:
+ * applies to it, and a `device` group with its uptime, as the device-status profile
+ * (plugins/profiles/device-status.yaml) describes it:
  *
  *   gauge uptime_seconds   sysUpTime / 100 (it wraps after 497 days, as the MIB object does)
  *
@@ -9,9 +10,18 @@
  * credentials (SNMPv3) 1; one that cannot be reached 2. When sysName is set and differs from
  * the resource's id, the run is reported partial (4): the endpoint may point at another device.
  */
-import { METRICS_GROUP_SCHEMA_VERSION, option, pluginOptions, scalar } from '../src/index.js';
-import type { PluginContext, PollResult, PollingPlugin, Resource } from '../src/index.js';
-import { integer, text } from './lib/if-mib.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  BUILTIN_PROFILES_DIR,
+  asText,
+  option,
+  parseProfile,
+  pluginOptions,
+  runProfiles,
+  scalar,
+} from '../src/index.js';
+import type { PluginContext, PollResult, PollingPlugin, Profile, Resource } from '../src/index.js';
 
 const SYS_UP_TIME = scalar('sysUpTime');
 const SYS_NAME = scalar('sysName');
@@ -24,20 +34,26 @@ export const options = {
   ),
 };
 
+/** The built-in device-status profile (plugins/profiles/device-status.yaml), read when this module loads. */
+const PROFILE_FILE = join(BUILTIN_PROFILES_DIR, 'device-status.yaml');
+export const DEVICE_STATUS_PROFILE: Profile = parseProfile(readFileSync(PROFILE_FILE, 'utf8'), PROFILE_FILE);
+
 export class DeviceStatusPlugin implements PollingPlugin {
   async poll(ctx: PluginContext, resource: Resource): Promise<PollResult> {
     const session = await ctx.snmp(resource);
-    let upTime;
-    let name;
+    let result;
     try {
-      [upTime, name] = await session.get([SYS_UP_TIME, SYS_NAME]);
+      result = await runProfiles([DEVICE_STATUS_PROFILE], session, {
+        resource,
+        interval: ctx.config.executeFrequencySeconds,
+      });
     } finally {
       await session.close();
     }
-    const sysUpTime = integer(upTime);
+    const upTime = result.scalars.get(SYS_UP_TIME);
+    const sysUpTime = typeof upTime === 'number' ? upTime : undefined;
     if (sysUpTime === undefined) return { groups: [], status: 'missingData' };
-    const timestamp = Date.now() / 1000;
-    const sysName = text(name);
+    const sysName = asText(result.scalars.get(SYS_NAME));
     const mismatch =
       pluginOptions(ctx, options).check_sysname &&
       sysName !== undefined &&
@@ -46,28 +62,7 @@ export class DeviceStatusPlugin implements PollingPlugin {
     if (mismatch) {
       ctx.logger.warn({ resource: resource.resource_id, sysName }, 'sysName differs from the resource id');
     }
-    return {
-      groups: [
-        {
-          metrics_group_schema_version: METRICS_GROUP_SCHEMA_VERSION,
-          metrics_group_type: 'device',
-          metrics_group_interval: ctx.config.executeFrequencySeconds,
-          metrics_group_creation_timestamp: timestamp,
-          resource,
-          dimensions: [],
-          metrics: [
-            {
-              metric_name: 'uptime_seconds',
-              metric_value: sysUpTime / 100,
-              metric_type: 'gauge',
-              metric_creation_timestamp: timestamp,
-            },
-          ],
-        },
-      ],
-      status: mismatch ? 'partial' : 'success',
-      sysUpTime,
-    };
+    return { groups: result.groups, status: mismatch ? 'partial' : 'success', sysUpTime };
   }
 }
 

@@ -48,6 +48,8 @@ export { MIB_OBJECTS, resolveMibName, scalar } from './snmp/mibs.js';
 export type { MibObjectName } from './snmp/mibs.js';
 export { BUILTIN_PROFILES_DIR } from './package-root.js';
 export { NOT_SET, runProfiles } from './profiles/engine.js';
+export { asNumber, asText } from './profiles/values.js';
+export type { Value } from './profiles/values.js';
 export type { ProfileRunOptions, ProfileRunResult } from './profiles/engine.js';
 export { ProfileCatalog } from './profiles/catalog.js';
 export { loadProfileFile, parseProfile } from './profiles/profile.js';

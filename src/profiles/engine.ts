@@ -32,6 +32,8 @@ export interface ProfileRunResult {
   /** What could not be fetched or built, one line each (`profile: table cpu: SNMP timeout ...`). */
   readonly failures: readonly string[];
   readonly counters: ReadonlyMap<MetricsGroup, Readonly<Record<string, CounterHint>>>;
+  /** The scalars fetched, by OID (missing: not answered). */
+  readonly scalars: ReadonlyMap<string, Value>;
 }
 
 function compareIndexes(a: string, b: string): number {
@@ -265,5 +267,5 @@ export async function runProfiles(
     }
   }
   const status: PollingStatusName = groups.length === 0 ? 'missingData' : partial ? 'partial' : 'success';
-  return { groups, status, failures, counters };
+  return { groups, status, failures, counters, scalars: scalarValues };
 }

@@ -224,7 +224,7 @@ describe('device-metrics: which profiles poll a device', () => {
     expect(error.code).toBe('PLUGIN_INVALID');
     expect(error.message).toBe(
       `${PLUGIN_FILE}: [options] profiles: unknown profile "nope" (known: ` +
-        'arista, cisco-ios, cisco-nxos, host-resources, if-mib, juniper, juniper-bgp, ucd-snmp)',
+        'arista, cisco-ios, cisco-nxos, device-status, host-resources, if-mib, juniper, juniper-bgp, ucd-snmp)',
     );
     expect(asked).toBe(0);
   });
