@@ -3,7 +3,6 @@
  * it polls (filter, sysObjectID, the `profiles` option), what a device no profile fits and a table
  * that times out come to, the rate-limited warning, and the counter hints for the rate transform.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -11,15 +10,13 @@ import { DeviceMetricsPlugin } from '../../../plugins/device-metrics.js';
 import { pollingStatusOf } from '../../../src/actors/run-status.js';
 import type { MetricsGroup, Resource } from '../../../src/model/index.js';
 import type { PluginContext, PollResult } from '../../../src/plugins/api.js';
-import { parsePluginFile } from '../../../src/plugins/plugin-file.js';
 import { ProfileCatalog } from '../../../src/profiles/catalog.js';
 import { MIB_OBJECTS, scalar } from '../../../src/snmp/mibs.js';
 import { SnmpTag } from '../../../src/snmp/types.js';
 import type { Varbind } from '../../../src/snmp/types.js';
-import type { KeyValueStore } from '../../../src/store/store.js';
-import { LEVEL, captureLogger } from '../../support/capture-logger.js';
 import type { LogRecord } from '../../support/capture-logger.js';
 import { MemorySnmpSession } from '../../support/memory-snmp-session.js';
+import { testPluginContext } from '../../support/plugin-context.js';
 import { BUILTIN_PROFILES, FIXTURES, testResource } from '../../support/profile-harness.js';
 import { failureOf } from './plugin-run.js';
 
@@ -53,20 +50,7 @@ function contextFor(
   options: Readonly<Record<string, string>> = {},
   profiles: ProfileCatalog = catalog,
 ): Run {
-  const file = parsePluginFile(readFileSync(PLUGIN_FILE, 'utf8'), PLUGIN_FILE);
-  const config = { ...file, options: { ...file.options, ...options } };
-  const { logger, records } = captureLogger();
-  const ctx: PluginContext = {
-    config,
-    logger,
-    signal: new AbortController().signal,
-    snmp: () => Promise.resolve(session),
-    enrichment: () => Promise.resolve(undefined),
-    secret: () => Promise.resolve(undefined),
-    store: {} as KeyValueStore,
-    profiles,
-  };
-  return { ctx, records, warnings: () => records.filter((r) => r.level === LEVEL.warn) };
+  return testPluginContext(PLUGIN_FILE, { session, options, profiles });
 }
 
 function poll(plugin: DeviceMetricsPlugin, run: Run, resource: Resource): Promise<PollResult> {

@@ -2,7 +2,6 @@
  * The device-status plugin against in-memory devices: uptime from sysUpTime, the sysName check
  * (and its option), missing data and a device that does not answer.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeviceStatusPlugin } from '../../../plugins/device-status.js';
@@ -11,15 +10,13 @@ import { PanoptesError } from '../../../src/errors.js';
 import { METRICS_GROUP_SCHEMA_VERSION } from '../../../src/model/index.js';
 import type { Resource } from '../../../src/model/index.js';
 import type { PluginContext } from '../../../src/plugins/api.js';
-import { parsePluginFile } from '../../../src/plugins/plugin-file.js';
-import { ProfileCatalog } from '../../../src/profiles/catalog.js';
 import { MIB_OBJECTS, scalar } from '../../../src/snmp/mibs.js';
 import { SnmpTag } from '../../../src/snmp/types.js';
 import type { Varbind } from '../../../src/snmp/types.js';
-import type { KeyValueStore } from '../../../src/store/store.js';
-import { LEVEL, captureLogger } from '../../support/capture-logger.js';
+import { LEVEL } from '../../support/capture-logger.js';
 import type { LogRecord } from '../../support/capture-logger.js';
 import { MemorySnmpSession } from '../../support/memory-snmp-session.js';
+import { testPluginContext } from '../../support/plugin-context.js';
 import { testResource } from '../../support/profile-harness.js';
 import { failureOf } from './plugin-run.js';
 
@@ -40,20 +37,7 @@ function contextFor(
   session: MemorySnmpSession,
   options: Readonly<Record<string, string>> = {},
 ): { ctx: PluginContext; records: LogRecord[] } {
-  const file = parsePluginFile(readFileSync(PLUGIN_FILE, 'utf8'), PLUGIN_FILE);
-  const config = { ...file, options: { ...file.options, ...options } };
-  const { logger, records } = captureLogger();
-  const ctx: PluginContext = {
-    config,
-    logger,
-    signal: new AbortController().signal,
-    snmp: () => Promise.resolve(session),
-    enrichment: () => Promise.resolve(undefined),
-    secret: () => Promise.resolve(undefined),
-    store: {} as KeyValueStore,
-    profiles: new ProfileCatalog([]),
-  };
-  return { ctx, records };
+  return testPluginContext(PLUGIN_FILE, { session, options });
 }
 
 const upTime = (ticks: number): Varbind => ({

@@ -1,5 +1,4 @@
 /** The heartbeat plugin: one `heartbeat` group with the gauge status = 1, and no SNMP. */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HeartbeatPlugin } from '../../../plugins/heartbeat.js';
@@ -7,11 +6,8 @@ import { METRICS_GROUP_SCHEMA_VERSION } from '../../../src/model/index.js';
 import type { Resource } from '../../../src/model/index.js';
 import { asPollResult } from '../../../src/plugins/api.js';
 import type { PluginContext } from '../../../src/plugins/api.js';
-import { parsePluginFile } from '../../../src/plugins/plugin-file.js';
-import { ProfileCatalog } from '../../../src/profiles/catalog.js';
-import type { KeyValueStore } from '../../../src/store/store.js';
-import { captureLogger } from '../../support/capture-logger.js';
 import type { LogRecord } from '../../support/capture-logger.js';
+import { testPluginContext } from '../../support/plugin-context.js';
 import { testResource } from '../../support/profile-harness.js';
 
 const PLUGIN_FILE = fileURLToPath(new URL('../../../plugins/heartbeat.panoptes-plugin', import.meta.url));
@@ -23,24 +19,10 @@ function contextFor(executeFrequencySeconds?: number): {
   records: LogRecord[];
   snmpAsked: () => number;
 } {
-  const file = parsePluginFile(readFileSync(PLUGIN_FILE, 'utf8'), PLUGIN_FILE);
-  const config = executeFrequencySeconds === undefined ? file : { ...file, executeFrequencySeconds };
-  const { logger, records } = captureLogger();
-  let asked = 0;
-  const ctx: PluginContext = {
-    config,
-    logger,
-    signal: new AbortController().signal,
-    snmp: () => {
-      asked++;
-      return Promise.reject(new Error('the heartbeat asks no device'));
-    },
-    enrichment: () => Promise.resolve(undefined),
-    secret: () => Promise.resolve(undefined),
-    store: {} as KeyValueStore,
-    profiles: new ProfileCatalog([]),
-  };
-  return { ctx, records, snmpAsked: () => asked };
+  return testPluginContext(
+    PLUGIN_FILE,
+    executeFrequencySeconds === undefined ? {} : { main: { executeFrequencySeconds } },
+  );
 }
 
 const HEARTBEAT: Resource = testResource({

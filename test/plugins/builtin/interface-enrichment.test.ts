@@ -3,23 +3,19 @@
  * ifTable, devices with ifXTable (ifName, ifAlias, ifHighSpeed), the vendor option (auto by
  * resource_type, or forced), media type names, an empty device and one that does not answer.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENRICHMENT_COLUMNS, InterfaceEnrichmentPlugin } from '../../../plugins/interface-enrichment.js';
 import { pollingStatusOf } from '../../../src/actors/run-status.js';
 import type { EnrichmentValue, Resource } from '../../../src/model/index.js';
 import type { PluginContext } from '../../../src/plugins/api.js';
-import { parsePluginFile } from '../../../src/plugins/plugin-file.js';
 import type { PluginDefinition } from '../../../src/plugins/plugin-file.js';
-import { ProfileCatalog } from '../../../src/profiles/catalog.js';
 import { MIB_OBJECTS, scalar } from '../../../src/snmp/mibs.js';
 import { SnmpTag } from '../../../src/snmp/types.js';
 import type { Varbind } from '../../../src/snmp/types.js';
-import type { KeyValueStore } from '../../../src/store/store.js';
-import { captureLogger } from '../../support/capture-logger.js';
 import type { LogRecord } from '../../support/capture-logger.js';
 import { MemorySnmpSession } from '../../support/memory-snmp-session.js';
+import { testPluginContext } from '../../support/plugin-context.js';
 import { testResource } from '../../support/profile-harness.js';
 import { failureOf } from './plugin-run.js';
 
@@ -50,20 +46,7 @@ function contextFor(
   options: Readonly<Record<string, string>> = {},
   main: Partial<PluginDefinition> = {},
 ): { ctx: PluginContext; records: LogRecord[] } {
-  const file = parsePluginFile(readFileSync(PLUGIN_FILE, 'utf8'), PLUGIN_FILE);
-  const config: PluginDefinition = { ...file, ...main, options: { ...file.options, ...options } };
-  const { logger, records } = captureLogger();
-  const ctx: PluginContext = {
-    config,
-    logger,
-    signal: new AbortController().signal,
-    snmp: () => Promise.resolve(session),
-    enrichment: () => Promise.resolve(undefined),
-    secret: () => Promise.resolve(undefined),
-    store: {} as KeyValueStore,
-    profiles: new ProfileCatalog([]),
-  };
-  return { ctx, records };
+  return testPluginContext(PLUGIN_FILE, { session, options, main });
 }
 
 interface Iface {
