@@ -103,15 +103,12 @@ const hintsOf = (r: PollResult, g: MetricsGroup): Readonly<Record<string, Counte
 
 describe('interface polling against Panoptes (tests/plugins/polling/interface)', () => {
   // tests/plugins/polling/interface/data/enrichment_data of Panoptes: one interface, ifIndex 5.
-  const PANOPTES_ENRICHMENT = enrichmentGroup({
-    '5': {
-      interface_name: 'GigabitEthernet0',
-      media_type: 'ethernetCsmacd',
-      description: 'GigabitEthernet0',
-      alias: 'Gi0',
-      configured_speed: 10,
-    },
-  });
+  const PANOPTES_ENRICHMENT = enrichmentGroup(
+    JSON.parse(readFileSync(join(FIXTURES, 'interface-polling.enrichment.json'), 'utf8')) as Record<
+      string,
+      Record<string, EnrichmentValue>
+    >,
+  );
 
   it('reproduces at least 90% of Panoptes values for its recording and enrichment', async () => {
     const session = MemorySnmpSession.fromSnmprec(join(FIXTURES, 'interface-polling.snmprec'));

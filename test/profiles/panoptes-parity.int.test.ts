@@ -211,15 +211,9 @@ beforeAll(async () => {
   await writeFile(
     join(dir, 'static-interfaces', 'names.json'),
     JSON.stringify({
-      'interface-polling': {
-        '5': {
-          interface_name: 'GigabitEthernet0',
-          media_type: 'ethernetCsmacd',
-          description: 'GigabitEthernet0',
-          alias: 'Gi0',
-          configured_speed: 10,
-        },
-      },
+      'interface-polling': JSON.parse(
+        readFileSync(join(FIXTURES, 'interface-polling.enrichment.json'), 'utf8'),
+      ) as unknown,
     }),
   );
   await writeFile(

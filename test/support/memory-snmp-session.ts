@@ -21,6 +21,8 @@ export class MemorySnmpSession implements SnmpSession {
   readonly device = 'memory:161';
   /** Requests made, by kind (for tests that count round trips). */
   readonly requests = { get: 0, getNext: 0, getBulk: 0, walk: 0 };
+  /** How often close() was called (a plugin must close what it opens, failures included). */
+  closed = 0;
   private readonly sorted: Varbind[];
   private readonly byOid: Map<string, Varbind>;
 
@@ -107,6 +109,7 @@ export class MemorySnmpSession implements SnmpSession {
   }
 
   close(): Promise<void> {
+    this.closed++;
     return Promise.resolve();
   }
 }

@@ -23,15 +23,6 @@ import { failureOf } from './plugin-run.js';
 const PLUGIN_FILE = fileURLToPath(new URL('../../../plugins/device-status.panoptes-plugin', import.meta.url));
 const NOW = Date.UTC(2024, 0, 1, 12, 0, 0);
 
-/** A session that counts how often it was closed. */
-class ClosingSession extends MemorySnmpSession {
-  closed = 0;
-  override close(): Promise<void> {
-    this.closed++;
-    return super.close();
-  }
-}
-
 /** The plugin's own file, with `options` set in its [options], around `session`. */
 function contextFor(
   session: MemorySnmpSession,
@@ -152,7 +143,7 @@ describe('device-status: uptime and the sysName check', () => {
   ];
 
   it.each(cases)('$name -> $status', async ({ device, options, status, uptime, ticks, warned }) => {
-    const session = new ClosingSession(device);
+    const session = new MemorySnmpSession(device);
     const { ctx, records } = contextFor(session, options);
     const result = await new DeviceStatusPlugin().poll(ctx, RESOURCE);
     expect(result).toEqual({
@@ -205,7 +196,7 @@ describe('device-status: uptime and the sysName check', () => {
     },
     { name: 'an empty device', device: [] },
   ] as const)('$name -> missing data, no group, no warning', async ({ device }) => {
-    const session = new ClosingSession(device);
+    const session = new MemorySnmpSession(device);
     const { ctx, records } = contextFor(session);
     const result = await new DeviceStatusPlugin().poll(ctx, RESOURCE);
     expect(result).toEqual({ groups: [], status: 'missingData' });
@@ -220,7 +211,7 @@ describe('device-status: a device that does not answer', () => {
     { name: 'sysName times out', fail: [MIB_OBJECTS.sysName] },
     { name: 'the whole system group times out', fail: ['1.3.6.1.2.1.1'] },
   ])('$name: the error propagates, classified as a timeout', async ({ fail }) => {
-    const session = new ClosingSession([upTime(100), sysName('sw1.dc1')], { fail });
+    const session = new MemorySnmpSession([upTime(100), sysName('sw1.dc1')], { fail });
     const { ctx, records } = contextFor(session);
     const error = await failureOf(new DeviceStatusPlugin().poll(ctx, RESOURCE));
     expect(error.code).toBe('SNMP_TIMEOUT');
@@ -232,7 +223,7 @@ describe('device-status: a device that does not answer', () => {
   });
 
   it('refuses a check_sysname that is not a boolean, naming the option', async () => {
-    const session = new ClosingSession([upTime(100), sysName('sw2.dc1')]);
+    const session = new MemorySnmpSession([upTime(100), sysName('sw2.dc1')]);
     const { ctx } = contextFor(session, { check_sysname: 'maybe' });
     const error = await failureOf(new DeviceStatusPlugin().poll(ctx, RESOURCE));
     expect(error).toBeInstanceOf(PanoptesError);
