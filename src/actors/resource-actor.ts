@@ -24,6 +24,7 @@ import { applyRateTransforms } from '../streams/rate-transform.js';
 import type { ScheduleEntry } from '../streams/schedule.js';
 import { Actor } from './actor.js';
 import type { GuardResult, PollingAgentPort } from './polling-agent-port.js';
+import { outcomePollingStatus } from './run-status.js';
 import type { RunOutcome, RunStatusKind } from './run-status.js';
 
 export type ResourceMessage =
@@ -265,14 +266,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
     const durationMs = this.agent.now() - message.startedAt;
     const { outcome } = message;
     if (outcome.status !== 'success') {
-      const failed =
-        slot === undefined
-          ? []
-          : this.withStatus(
-              slot,
-              [],
-              outcome.pollingStatus ?? (outcome.status === 'timeout' ? 'timeout' : 'internalError'),
-            );
+      const failed = slot === undefined ? [] : this.withStatus(slot, [], outcomePollingStatus(outcome));
       if (failed.length > 0 && slot !== undefined) {
         await this.agent.publish(this.resource, slot.plugin, failed).catch(() => undefined);
       }
@@ -313,7 +307,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
       await this.agent.publish(
         this.resource,
         slot.plugin,
-        this.withStatus(slot, transformed.groups, outcome.pollingStatus ?? 'success'),
+        this.withStatus(slot, transformed.groups, outcomePollingStatus(outcome)),
       );
       this.report(message.plugin, 'success', message.dueAt, message.latenessMs, {
         durationMs,

@@ -36,6 +36,12 @@ export type RunOutcome =
       readonly pollingStatus?: PollingStatusName;
     };
 
+/** The polling status a run's outcome is published with (a failure without one: timeout or internal error). */
+export function outcomePollingStatus(outcome: RunOutcome): PollingStatusName {
+  if (outcome.status === 'success') return outcome.pollingStatus ?? 'success';
+  return outcome.pollingStatus ?? (outcome.status === 'timeout' ? 'timeout' : 'internalError');
+}
+
 const NETWORK_ERRNOS = new Set([
   'ECONNREFUSED',
   'EHOSTUNREACH',

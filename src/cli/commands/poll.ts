@@ -16,6 +16,7 @@ import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { PollingAgent } from '../../actors/polling-agent.js';
+import { outcomePollingStatus } from '../../actors/run-status.js';
 import { loadSiteConfig } from '../../config/site-config.js';
 import type { SiteConfig } from '../../config/site-config.js';
 import { errorMessage } from '../../errors.js';
@@ -159,10 +160,9 @@ export async function runPoll(
           const def = p.definition;
           const outcome = await agent.run(resource, p, new AbortController()).outcome;
           runCount++;
-          let status: PollingStatusName;
+          const status: PollingStatusName = outcomePollingStatus(outcome);
           let groups: readonly MetricsGroup[] = [];
           if (outcome.status === 'success') {
-            status = outcome.pollingStatus ?? 'success';
             const key = `${resource.resource_id}\u0000${def.name}`;
             const history = histories.get(key) ?? new CounterHistory();
             histories.set(key, history);
@@ -175,7 +175,6 @@ export async function runPoll(
               ...(outcome.counters === undefined ? {} : { counters: outcome.counters }),
             }).groups;
           } else {
-            status = outcome.pollingStatus ?? (outcome.status === 'timeout' ? 'timeout' : 'internalError');
             io.err(`${resource.resource_id}: ${def.name}: ${outcome.error}\n`);
           }
           statuses[status] = (statuses[status] ?? 0) + 1;
