@@ -101,7 +101,7 @@ export async function main(
     const consumer = new InfluxConsumer({
       bus,
       topic: topics.processed(site),
-      deadLetterTopic: topics.processedDeadLetter(site),
+      deadLetterTopic: topics.deadLetter(site),
       groupId: `${site}-influx`,
       url: vm.url,
       org: 'bench',

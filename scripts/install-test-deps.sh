@@ -2,16 +2,17 @@
 # Installs the Debian packages that the integration tests start as real services:
 #   redis-server      key-value store (resource store, enrichment cache, locks)
 #   kcat              librdkafka's mock cluster, a Kafka-protocol broker for tests
-#   victoria-metrics  time-series server accepting the InfluxDB v2 write API
+#   victoria-metrics  time-series server accepting the InfluxDB v2 write API (and vmauth)
 #   snmpd snmp        net-snmp's real agent and command-line tools
 #   snmpsim           snmpsimd, serves .snmprec recordings
+#   openssl           makes the throwaway CA and certificates of the TLS tests
 # With --bench, also what the benchmarks compare against:
 #   prometheus-snmp-exporter  Prometheus snmp_exporter (the snmp benchmark's yardstick)
 # Does nothing when every package is present. Needs root or passwordless sudo to
 # install; otherwise exits 1 printing the exact command to run.
 set -euo pipefail
 
-PACKAGES=(redis-server kcat victoria-metrics snmpd snmp snmpsim)
+PACKAGES=(redis-server kcat victoria-metrics snmpd snmp snmpsim openssl)
 who="panoptes tests"
 for arg in "$@"; do
   case "$arg" in

@@ -9,6 +9,10 @@
 export const ERROR_CODES = {
   USAGE: { retryable: false, summary: 'A command was called with wrong arguments or options.' },
   FILE_READ: { retryable: false, summary: 'A file could not be read.' },
+  FILE_WRITE: {
+    retryable: true,
+    summary: 'A file could not be written (disk full, read-only); the write is undone and retried.',
+  },
   JSON_PARSE: { retryable: false, summary: 'Text is not valid JSON; the message gives line and column.' },
   MODEL_INVALID: {
     retryable: false,

@@ -19,6 +19,7 @@ export type {
   TopicPartition,
 } from './bus/bus.js';
 export { KafkaBus } from './bus/kafka-bus.js';
+export type { KafkaSecurity } from './bus/kafka-security.js';
 export { MemoryBus } from './bus/memory-bus.js';
 export { topicNames, GLOBAL_METRICS_TOPIC } from './bus/topics.js';
 export type { KeyValueStore } from './store/store.js';

@@ -86,7 +86,14 @@ export type PollingStats = Record<RunStatusKind, number>;
 /** Failed runs of one resource and plugin are logged at most this often. */
 export const FAILURE_LOG_INTERVAL_MS = 300_000;
 
+/** How long the cross-node guards may take before a run goes ahead without them, ms. */
+export const GUARD_TIMEOUT_MS = 3000;
+
 export class PollingAgent implements PollingAgentPort {
+  /** Runs that went ahead without the store's guards (store failing or slow). */
+  guardFallbacks = 0;
+  private guardOutage: { since: number; runs: number } | undefined;
+  private deferrals: { since: number; count: number } | undefined;
   readonly supervisor: Supervisor;
   readonly mailboxSize: number;
   readonly status$ = new Subject<RunStatus>();
@@ -98,6 +105,7 @@ export class PollingAgent implements PollingAgentPort {
     skipped_in_flight: 0,
     skipped_too_soon: 0,
     skipped_locked: 0,
+    deferred: 0,
   };
   private readonly options: PollingAgentOptions;
   private readonly schedules: ScheduleService;
@@ -153,6 +161,25 @@ export class PollingAgent implements PollingAgentPort {
 
   matching(resource: Resource): LoadedPlugin[] {
     return this.polling.filter((p) => p.definition.filter === undefined || p.definition.filter(resource));
+  }
+
+  /**
+   * Runs every plugin of every resource again, spread over `spreadMs` (e.g. enrichment after the
+   * store came back, possibly empty). This node's too-soon guard is skipped; the store's
+   * last-run key still applies, so a store that kept its data is not asked twice. Returns the
+   * number of resources.
+   */
+  rerunAll(spreadMs: number, reason: string): number {
+    const actors = [...this.actors.values()];
+    this.options.logger.info({ resources: actors.length, spreadMs, reason }, 'running every plugin again');
+    actors.forEach((actor, i) => {
+      const timer = setTimeout(
+        () => actor.runAllNow(),
+        actors.length <= 1 ? 0 : (spreadMs * i) / actors.length,
+      );
+      timer.unref();
+    });
+    return actors.length;
   }
 
   /** Adds or refreshes a resource this node owns. */
@@ -215,8 +242,70 @@ export class PollingAgent implements PollingAgentPort {
     this.schedules.remove(entry);
   }
 
+  /**
+   * The cross-node guards (lease lock, then the last-run key under it), bounded by
+   * GUARD_TIMEOUT_MS. When the store fails or does not answer in time, the run goes ahead on
+   * this node's own guards (the actor's in-flight and too-soon checks; the resource's partition
+   * has one owner), instead of not running at all: polling goes on through a store outage. The
+   * first such run is logged, and the first one after the store answers again.
+   */
   async acquire(resource: Resource, plugin: LoadedPlugin, dueAt: number): Promise<GuardResult> {
     if (!this.guards) return { status: 'ok', lockOwner: undefined };
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const inStore = this.acquireInStore(resource, plugin, dueAt);
+    // A lock the store grants after the run went ahead without it is released at once.
+    void inStore.then(
+      (late) => {
+        if (timedOut && late.status === 'ok')
+          void this.release(resource, plugin.definition.name, late.lockOwner).catch((e: unknown) =>
+            this.options.logger.debug({ err: errorMessage(e) }, 'releasing a late lock failed'),
+          );
+      },
+      () => undefined, // reported by the race below
+    );
+    try {
+      const result = await Promise.race([
+        inStore,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            reject(new Error(`the store did not answer within ${GUARD_TIMEOUT_MS} ms`));
+          }, GUARD_TIMEOUT_MS);
+        }),
+      ]);
+      if (this.guardOutage !== undefined) {
+        this.options.logger.info(
+          {
+            runsWithoutStoreGuards: this.guardOutage.runs,
+            seconds: Math.round((this.clock() - this.guardOutage.since) / 1000),
+          },
+          'store answers again: cross-node guards are back',
+        );
+        this.guardOutage = undefined;
+      }
+      return result;
+    } catch (e) {
+      this.guardFallbacks++;
+      if (this.guardOutage === undefined) {
+        this.guardOutage = { since: this.clock(), runs: 0 };
+        this.options.logger.warn(
+          { err: errorMessage(e), resource: resource.resource_id, plugin: plugin.definition.name },
+          "store unavailable: runs go ahead on this node's own guards until it answers",
+        );
+      }
+      this.guardOutage.runs++;
+      return { status: 'ok', lockOwner: undefined };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async acquireInStore(
+    resource: Resource,
+    plugin: LoadedPlugin,
+    dueAt: number,
+  ): Promise<GuardResult> {
     const { store, keys } = this.options;
     const d = plugin.definition;
     const periodMs = d.executeFrequencySeconds * 1000;
@@ -234,7 +323,14 @@ export class PollingAgent implements PollingAgentPort {
       // Kept for a few periods: it also tells a node taking the resource over that it is overdue.
       await store.set(keys.last(d.name, resource.resource_id), String(dueAt), { ttlMs: periodMs * 5 });
     } catch (e) {
-      await store.releaseLock(lockKey, owner).catch(() => undefined);
+      await store
+        .releaseLock(lockKey, owner)
+        .catch((r: unknown) =>
+          this.options.logger.debug(
+            { key: lockKey, err: errorMessage(r) },
+            'releasing a lock failed; it expires by itself',
+          ),
+        );
       throw e;
     }
     return { status: 'ok', lockOwner: owner };
@@ -274,8 +370,10 @@ export class PollingAgent implements PollingAgentPort {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<RunOutcome>((resolve) => {
       timer = setTimeout(() => {
+        const error = `plugin ran longer than its timeout of ${d.timeoutSeconds} s`;
         controller.abort(new Error(`plugin ${d.name} timed out after ${d.timeoutSeconds} s`));
-        resolve({ status: 'timeout', error: `plugin ran longer than its timeout of ${d.timeoutSeconds} s` });
+        this.warnFailure(ctx.logger, resource, plugin, 'timeout', new Error(error));
+        resolve({ status: 'timeout', error });
       }, d.timeoutSeconds * 1000);
     });
     const settled = ran.then(() => {
@@ -377,6 +475,23 @@ export class PollingAgent implements PollingAgentPort {
 
   reportStatus(status: RunStatus): void {
     this.stats[status.status]++;
+    // Deferred polls are logged as they begin (the first) and end (the first success after).
+    if (status.status === 'deferred') {
+      if (this.deferrals === undefined) {
+        this.deferrals = { since: this.clock(), count: 0 };
+        this.options.logger.warn(
+          { resource: status.resourceId, plugin: status.plugin, reason: status.error },
+          `polls deferred: ${status.error ?? 'could not run'}`,
+        );
+      }
+      this.deferrals.count++;
+    } else if (status.status === 'success' && this.deferrals !== undefined) {
+      this.options.logger.info(
+        { deferred: this.deferrals.count, seconds: Math.round((this.clock() - this.deferrals.since) / 1000) },
+        `polling resumed after ${this.deferrals.count} deferred polls`,
+      );
+      this.deferrals = undefined;
+    }
     this.status$.next(status);
   }
 }

@@ -14,6 +14,11 @@
  * plugin's [transforms] (counter -> rate) before they are published, with a `status` group
  * (polling_status) for every run that polled, failed runs included, when the agent asks for it. Resource and plugin updates are not ordinary mail: they bypass the mailbox
  * limit (a dropped update would leave stale plugins polling) and coalesce into one pending update.
+ *
+ * Publishing does not block the actor: while a plugin's results wait for the bus (Kafka slow or
+ * unreachable), its ticks are reported `deferred` (not polled, not queued), and a tick that
+ * waited a whole period in the mailbox is `deferred` too, so after an outage the next slot
+ * polls once instead of every queued tick running back to back.
  */
 import { errorMessage } from '../errors.js';
 import { pollingStatusGroup } from '../model/index.js';
@@ -34,6 +39,8 @@ export type ResourceMessage =
       readonly dueAt: number;
       /** A catch-up tick: runs only if the plugin is overdue for this resource (see applyUpdate). */
       readonly catchUp?: boolean;
+      /** Run now although this node ran it less than a period ago (the store's guard still applies). */
+      readonly force?: boolean;
     }
   | { readonly type: 'update' }
   | {
@@ -50,6 +57,17 @@ export type ResourceMessage =
       readonly plugin: string;
       readonly run: number;
       readonly lockOwner: string | undefined;
+    }
+  | {
+      /** A publish finished (error: why it failed). */
+      readonly type: 'published';
+      readonly plugin: string;
+      readonly status: RunStatusKind;
+      readonly dueAt: number;
+      readonly latenessMs: number;
+      readonly durationMs: number;
+      readonly groups: number;
+      readonly error: string | undefined;
     };
 
 interface PluginSlot {
@@ -65,6 +83,8 @@ interface PluginSlot {
   history: CounterHistory;
   /** Whether a checkpoint was looked for (once, before the first transform). */
   restored: boolean;
+  /** Results of this plugin waiting for the bus. */
+  publishing: boolean;
 }
 
 let runCounter = 0;
@@ -111,11 +131,13 @@ export class ResourceActor extends Actor<ResourceMessage> {
         this.applyUpdate();
         return undefined;
       case 'tick':
-        return this.tick(message.plugin, message.dueAt, message.catchUp === true);
+        return this.tick(message.plugin, message.dueAt, message.catchUp === true, message.force === true);
       case 'done':
         return this.done(message);
       case 'settled':
         return this.settled(message);
+      case 'published':
+        return this.published(message);
     }
   }
 
@@ -144,6 +166,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
         cached: old?.plugin === plugin ? old.cached : undefined,
         history: old?.history ?? new CounterHistory(),
         restored: old?.restored ?? false,
+        publishing: old?.publishing ?? false,
       });
     });
     if (this.agent.immediateFirstRun === true || this.agent.catchUpOverdue === true) {
@@ -185,15 +208,27 @@ export class ResourceActor extends Actor<ResourceMessage> {
     });
   }
 
-  private async tick(pluginName: string, dueAt: number, catchUp = false): Promise<void> {
+  /** Every plugin of this resource again now (see PollingAgent.rerunAll). */
+  runAllNow(): void {
+    const now = this.agent.now();
+    for (const slot of this.slots)
+      this.sendSelf({ type: 'tick', plugin: slot.plugin.definition.name, dueAt: now, force: true });
+  }
+
+  private async tick(pluginName: string, dueAt: number, catchUp = false, force = false): Promise<void> {
     const slot = this.slots.find((s) => s.plugin.definition.name === pluginName);
     if (slot === undefined) return;
     if (catchUp) {
       if (slot.lastRunDue !== Number.NEGATIVE_INFINITY || slot.inFlight !== 0) return;
       try {
         if (!(await this.agent.overdue?.(this.resource, slot.plugin, dueAt))) return;
-      } catch {
-        return; // the slot's own tick comes anyway
+      } catch (e) {
+        // The slot's own tick comes anyway.
+        this.agent.supervisor.logger.debug(
+          { resource: this.id, plugin: pluginName, err: errorMessage(e) },
+          'catch-up check failed; the next slot polls',
+        );
+        return;
       }
     }
     const now = this.agent.now();
@@ -203,24 +238,32 @@ export class ResourceActor extends Actor<ResourceMessage> {
       this.report(pluginName, 'skipped_in_flight', dueAt, lateness);
       return;
     }
-    if (dueAt - slot.lastRunDue < def.executeFrequencySeconds * 1000) {
+    if (slot.publishing) {
+      this.report(pluginName, 'deferred', dueAt, lateness, {
+        error: 'the results of the previous run are still waiting for the bus',
+      });
+      return;
+    }
+    if (!catchUp && !force && lateness >= def.executeFrequencySeconds * 1000) {
+      this.report(pluginName, 'deferred', dueAt, lateness, {
+        error: `the tick waited ${Math.round(lateness / 1000)} s for the actor; the next slot polls`,
+      });
+      return;
+    }
+    if (!force && dueAt - slot.lastRunDue < def.executeFrequencySeconds * 1000) {
       this.report(pluginName, 'skipped_too_soon', dueAt, lateness);
       return;
     }
     if (slot.cached !== undefined && now - slot.cached.at < def.resultsCacheAgeSeconds * 1000) {
       slot.lastRunDue = dueAt;
-      try {
-        await this.agent.publish(
-          this.resource,
-          slot.plugin,
-          this.withStatus(slot, slot.cached.groups, 'success'),
-        );
-        this.report(pluginName, 'cached', dueAt, lateness, { groups: slot.cached.groups.length });
-      } catch (e) {
-        this.report(pluginName, 'error', dueAt, lateness, {
-          error: `publishing cached results: ${errorMessage(e)}`,
-        });
-      }
+      this.startPublish(slot, this.withStatus(slot, slot.cached.groups, 'success'), {
+        status: 'cached',
+        dueAt,
+        latenessMs: lateness,
+        durationMs: 0,
+        groups: slot.cached.groups.length,
+        what: 'publishing cached results',
+      });
       return;
     }
     let guard: GuardResult;
@@ -256,7 +299,13 @@ export class ResourceActor extends Actor<ResourceMessage> {
     void handle.settled.then(() => {
       // Stopped meanwhile: nobody will handle it, but the lock must not linger.
       if (!this.sendSelf({ type: 'settled', plugin: pluginName, run, lockOwner })) {
-        void this.agent.release(resource, pluginName, lockOwner).catch(() => undefined);
+        void this.agent.release(resource, pluginName, lockOwner).catch((e: unknown) =>
+          // The lease expires by itself.
+          this.agent.supervisor.logger.debug(
+            { resource: this.id, plugin: pluginName, err: errorMessage(e) },
+            'releasing the lock of a stopped actor failed; it expires by itself',
+          ),
+        );
       }
     });
   }
@@ -267,8 +316,18 @@ export class ResourceActor extends Actor<ResourceMessage> {
     const { outcome } = message;
     if (outcome.status !== 'success') {
       const failed = slot === undefined ? [] : this.withStatus(slot, [], outcomePollingStatus(outcome));
-      if (failed.length > 0 && slot !== undefined) {
-        await this.agent.publish(this.resource, slot.plugin, failed).catch(() => undefined);
+      if (failed.length > 0 && slot !== undefined && !slot.publishing) {
+        // The run's status group; the run is reported as failed whatever its publish does.
+        this.startPublish(slot, failed, {
+          status: outcome.status,
+          dueAt: message.dueAt,
+          latenessMs: message.latenessMs,
+          durationMs,
+          groups: 0,
+          error: outcome.error,
+          what: 'publishing the status group',
+        });
+        return;
       }
       this.report(message.plugin, outcome.status, message.dueAt, message.latenessMs, {
         durationMs,
@@ -283,8 +342,12 @@ export class ResourceActor extends Actor<ResourceMessage> {
       try {
         const saved = await this.agent.restoreHistory(this.resource, slot.plugin);
         if (saved !== undefined && slot.history.size === 0) slot.history = saved;
-      } catch {
+      } catch (e) {
         // No checkpoint: rates start from this sample, as for a new resource.
+        this.agent.supervisor.logger.debug(
+          { resource: this.id, plugin: def.name, err: errorMessage(e) },
+          'counter checkpoint not readable; rates start from this sample',
+        );
       }
     }
     const transformed = applyRateTransforms({
@@ -303,22 +366,73 @@ export class ResourceActor extends Actor<ResourceMessage> {
     // Kept only when they may be republished: results are the largest thing an actor could hold.
     slot.cached =
       def.resultsCacheAgeSeconds > 0 ? { at: this.agent.now(), groups: transformed.groups } : undefined;
-    try {
-      await this.agent.publish(
-        this.resource,
-        slot.plugin,
-        this.withStatus(slot, transformed.groups, outcomePollingStatus(outcome)),
-      );
-      this.report(message.plugin, 'success', message.dueAt, message.latenessMs, {
-        durationMs,
-        groups: outcome.groups.length,
-      });
-    } catch (e) {
-      this.report(message.plugin, 'error', message.dueAt, message.latenessMs, {
-        durationMs,
-        error: `publishing: ${errorMessage(e)}`,
+    this.startPublish(slot, this.withStatus(slot, transformed.groups, outcomePollingStatus(outcome)), {
+      status: 'success',
+      dueAt: message.dueAt,
+      latenessMs: message.latenessMs,
+      durationMs,
+      groups: outcome.groups.length,
+      what: 'publishing',
+    });
+  }
+
+  /**
+   * Publishes without blocking the actor; the outcome comes back as a `published` message,
+   * reported as `status` when it worked, as an error naming `what` when it did not.
+   */
+  private startPublish(
+    slot: PluginSlot,
+    groups: readonly MetricsGroup[],
+    report: {
+      status: RunStatusKind;
+      dueAt: number;
+      latenessMs: number;
+      durationMs: number;
+      groups: number;
+      error?: string;
+      what: string;
+    },
+  ): void {
+    slot.publishing = true;
+    const plugin = slot.plugin.definition.name;
+    const base = {
+      type: 'published' as const,
+      plugin,
+      dueAt: report.dueAt,
+      latenessMs: report.latenessMs,
+      durationMs: report.durationMs,
+      groups: report.groups,
+    };
+    void this.agent.publish(this.resource, slot.plugin, groups).then(
+      () => this.deliver({ ...base, status: report.status, error: report.error }),
+      (e: unknown) =>
+        this.deliver({
+          ...base,
+          status: report.status === 'success' || report.status === 'cached' ? 'error' : report.status,
+          error: `${report.what}: ${errorMessage(e)}`,
+        }),
+    );
+  }
+
+  /** The outcome of a publish; reported directly when the actor stopped meanwhile. */
+  private deliver(message: Extract<ResourceMessage, { type: 'published' }>): void {
+    if (!this.sendSelf(message)) {
+      this.report(message.plugin, message.status, message.dueAt, message.latenessMs, {
+        durationMs: message.durationMs,
+        groups: message.groups,
+        ...(message.error === undefined ? {} : { error: message.error }),
       });
     }
+  }
+
+  private published(message: Extract<ResourceMessage, { type: 'published' }>): void {
+    const slot = this.slots.find((s) => s.plugin.definition.name === message.plugin);
+    if (slot !== undefined) slot.publishing = false;
+    this.report(message.plugin, message.status, message.dueAt, message.latenessMs, {
+      durationMs: message.durationMs,
+      groups: message.groups,
+      ...(message.error === undefined ? {} : { error: message.error }),
+    });
   }
 
   /** The groups plus the run's `status` group, when the agent publishes them. */
@@ -342,7 +456,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
   /** Runs in flight now (for idleness checks). */
   get runsInFlight(): number {
     let n = 0;
-    for (const slot of this.slots) if (slot.inFlight !== 0) n++;
+    for (const slot of this.slots) if (slot.inFlight !== 0 || slot.publishing) n++;
     return n;
   }
 

@@ -3,8 +3,19 @@ import { isPanoptesError } from '../errors.js';
 import type { MetricsGroup, PollingStatusName } from '../model/index.js';
 import type { CounterHint } from '../streams/counter-rate.js';
 
+/**
+ * `deferred`: the tick could not run when it came (its results of the previous run still wait
+ * for the bus, or the tick waited a whole period in the mailbox); the next slot polls.
+ */
 export type RunStatusKind =
-  'success' | 'error' | 'timeout' | 'cached' | 'skipped_in_flight' | 'skipped_too_soon' | 'skipped_locked';
+  | 'success'
+  | 'error'
+  | 'timeout'
+  | 'cached'
+  | 'skipped_in_flight'
+  | 'skipped_too_soon'
+  | 'skipped_locked'
+  | 'deferred';
 
 /** What one scheduled tick of one plugin for one resource came to. */
 export interface RunStatus {

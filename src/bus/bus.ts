@@ -11,6 +11,7 @@
  *   onError, so one bad record never stops the rest.
  */
 import { PanoptesError } from '../errors.js';
+import type { Telemetry } from '../telemetry.js';
 
 export interface OutgoingMessage {
   readonly key: string | null;
@@ -72,7 +73,8 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
-export interface MessageBus {
+/** A bus reports its own telemetry (see telemetry.ts). */
+export interface MessageBus extends Telemetry {
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;

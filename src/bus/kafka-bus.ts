@@ -6,6 +6,16 @@
  * replicas); publish() resolves when Kafka acknowledged them, so callers (the resource actors)
  * wait while Kafka is slow. At most `maxBufferedMessages` messages are in flight in the process:
  * further publish() calls wait for room instead of buffering without bound, which slows polling.
+ * The producer is idempotent: a produce request retried after a lost answer is stored once.
+ * kafkajs numbers an idempotent producer's batches when it sends them, so produce requests go
+ * out one at a time (the next batch gathers meanwhile), and a request is retried until Kafka
+ * takes it: while Kafka is unreachable publish() waits (the buffer fills and polling slows),
+ * it does not fail. close() waits at most closeTimeoutMs for requests in flight and says what
+ * it abandons.
+ *
+ * Health: `kafka` is down when a produce request failed, one has waited longer than
+ * stallAfterMs for its acknowledgement, or the cluster did not answer a metadata request within
+ * probeTimeoutMs (probe(), called by the node); up again at the next answer.
  * Topics are auto-created on first use (the test broker does not support CreateTopics; a real
  * cluster may have them created by its operators).
  *
@@ -19,9 +29,11 @@
  * partition after a rebalance reads it from its start.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import type { Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs';
 import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { DependencyHealth, SampleList } from '../telemetry.js';
+import type { DependencyStatus, MetricSample, Telemetry } from '../telemetry.js';
 import type {
   BusMessage,
   MessageBus,
@@ -31,10 +43,14 @@ import type {
   TopicPartition,
 } from './bus.js';
 import { checkSubscribeOptions } from './bus.js';
+import { applyKafkajsControllerFix } from './kafkajs-controller-fix.js';
 import { applyKafkajsIdleFix } from './kafkajs-idle-fix.js';
+import type { KafkaSecurity } from './kafka-security.js';
 
 // kafkajs 2.2.4 re-arms a 1 ms timer per connection forever; see kafkajs-idle-fix.ts.
 applyKafkajsIdleFix();
+// kafkajs needs the controller the metadata names; see kafkajs-controller-fix.ts.
+applyKafkajsControllerFix();
 
 export interface KafkaBusOptions {
   readonly brokers: readonly string[];
@@ -56,6 +72,16 @@ export interface KafkaBusOptions {
   readonly retryDelayMs?: number;
   /** Connection timeout, ms. Default 5000. */
   readonly connectionTimeoutMs?: number;
+  /** TLS and SASL (kafkaSecurity() builds them from the site configuration). Default: plaintext. */
+  readonly security?: KafkaSecurity;
+  /** How long a request waits for Kafka's answer before it is retried, ms. Default 10000. */
+  readonly requestTimeoutMs?: number;
+  /** A produce request unacknowledged this long marks Kafka down, ms. Default 10000. */
+  readonly stallAfterMs?: number;
+  /** The metadata request of probe() fails after this long, ms. Default 5000. */
+  readonly probeTimeoutMs?: number;
+  /** How long close() waits for produce requests in flight, ms. Default 10000. */
+  readonly closeTimeoutMs?: number;
 }
 
 export interface KafkaBusStats {
@@ -68,8 +94,15 @@ export interface KafkaBusStats {
   delivered: number;
   handlerErrors: number;
   skipped: number;
-  /** Messages behind the end of the partitions of every subscription, as of their last batch. */
+  /**
+   * Messages behind the end of the partitions of every subscription: set when a batch arrives
+   * (its messages included) and lowered as they are handled, so a sink that is stuck shows lag.
+   */
   consumerLag: number;
+  /** Messages given up when close() timed out with Kafka unreachable. */
+  abandoned: number;
+  /** Heartbeats that failed (the group sees a lost member by itself). */
+  heartbeatErrors: number;
 }
 
 /** A pending batch is sent at once when it reaches this many messages... */
@@ -115,7 +148,7 @@ function toBusMessage(topic: string, partition: number, m: KafkaMessage): BusMes
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export class KafkaBus implements MessageBus {
+export class KafkaBus implements MessageBus, Telemetry {
   readonly stats: KafkaBusStats = {
     published: 0,
     publishErrors: 0,
@@ -125,7 +158,15 @@ export class KafkaBus implements MessageBus {
     handlerErrors: 0,
     skipped: 0,
     consumerLag: 0,
+    abandoned: 0,
+    heartbeatErrors: 0,
   };
+  readonly health: DependencyHealth;
+  private admin: Admin | undefined;
+  /** Produce requests waiting to go out, one at a time (see the file comment). */
+  private sendChain: Promise<void> = Promise.resolve();
+  /** Start of the produce request in flight, epoch ms; undefined when none. */
+  private sendStartedAt: number | undefined;
   private readonly kafka: Kafka;
   private readonly options: KafkaBusOptions;
   private producer: Producer | undefined;
@@ -143,11 +184,17 @@ export class KafkaBus implements MessageBus {
 
   constructor(options: KafkaBusOptions) {
     this.options = options;
+    this.health = new DependencyHealth('kafka', options.logger);
     const logger = options.logger.child({ component: 'kafkajs' });
     this.kafka = new Kafka({
       clientId: options.clientId ?? 'panoptes',
       brokers: [...options.brokers],
       connectionTimeout: options.connectionTimeoutMs ?? 5000,
+      ...(options.security?.ssl === undefined ? {} : { ssl: options.security.ssl }),
+      ...(options.security?.sasl === undefined ? {} : { sasl: options.security.sasl }),
+      requestTimeout: options.requestTimeoutMs ?? 10_000,
+      // Retries back off to at most 5 s, so a returning cluster is used again within seconds.
+      retry: { initialRetryTime: 300, maxRetryTime: 5000 },
       logLevel: logLevel.WARN,
       logCreator:
         () =>
@@ -158,14 +205,127 @@ export class KafkaBus implements MessageBus {
     });
   }
 
+  /** A heartbeat failed: the group notices a lost member by itself; counted and logged at debug. */
+  private heartbeatFailed(groupId: string, e: unknown): void {
+    this.stats.heartbeatErrors++;
+    this.options.logger.debug({ group: groupId, err: errorMessage(e) }, 'Kafka heartbeat failed');
+  }
+
+  private setLag(key: string, value: number): void {
+    const before = this.lagByPartition.get(key) ?? 0;
+    this.lagByPartition.set(key, value);
+    this.stats.consumerLag += value - before;
+  }
+
+  private forgetLag(groupId: string, partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.setLag(`${groupId}\u0000${tp.topic}\u0000${tp.partition}`, 0);
+  }
+
+  /** Asks the cluster for its brokers (bounded by probeTimeoutMs) and sets the health. */
+  async probe(): Promise<void> {
+    if (this.closed) return;
+    const stalled = this.sendStartedAt === undefined ? 0 : Date.now() - this.sendStartedAt;
+    const stallAfter = this.options.stallAfterMs ?? 10_000;
+    const timeoutMs = this.options.probeTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.admin ??= this.kafka.admin();
+      const admin = this.admin;
+      await Promise.race([
+        (async () => {
+          await admin.connect();
+          await admin.describeCluster();
+        })(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer to a metadata request within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+      if (stalled > stallAfter) {
+        this.health.down(
+          `a produce request has waited ${Math.round(stalled / 1000)} s for its acknowledgement`,
+        );
+      } else {
+        this.health.up();
+      }
+    } catch (e) {
+      this.health.down(`${this.options.brokers.join(',')}: ${errorMessage(e)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  dependencies(): DependencyStatus[] {
+    return [this.health.status()];
+  }
+
+  metrics(): MetricSample[] {
+    const b = this.stats;
+    return new SampleList()
+      .add('panoptes_bus_sent_total', 'Messages published to Kafka.', 'counter', b.published)
+      .add(
+        'panoptes_bus_produce_requests_total',
+        'Produce requests sent to Kafka.',
+        'counter',
+        b.produceRequests,
+      )
+      .add(
+        'panoptes_bus_buffered_messages',
+        'Messages published but not yet acknowledged.',
+        'gauge',
+        this.buffered,
+      )
+      .add(
+        'panoptes_bus_publish_waits_total',
+        'Publishes that waited for room in the buffer.',
+        'counter',
+        b.publishWaits,
+      )
+      .add('panoptes_bus_errors_total', 'Failed Kafka operations, by kind.', 'counter', b.publishErrors, {
+        kind: 'publish',
+      })
+      .add('panoptes_bus_errors_total', 'Failed Kafka operations, by kind.', 'counter', b.handlerErrors, {
+        kind: 'handler',
+      })
+      .add(
+        'panoptes_bus_retries_total',
+        'Message handlers retried after an error.',
+        'counter',
+        b.handlerErrors,
+      )
+      .add(
+        'panoptes_bus_dropped_total',
+        'Messages skipped after their handler kept failing, or abandoned when closing.',
+        'counter',
+        b.skipped + b.abandoned,
+      )
+      .add('panoptes_bus_received_total', 'Messages handled.', 'counter', b.delivered)
+      .add(
+        'panoptes_bus_consumer_lag',
+        'Messages behind the end of the assigned partitions, unhandled ones included.',
+        'gauge',
+        b.consumerLag,
+      ).samples;
+  }
+
   private async getProducer(): Promise<Producer> {
     if (this.producer !== undefined) return this.producer;
     this.connecting ??= (async () => {
-      const producer = this.kafka.producer({ allowAutoTopicCreation: true, maxInFlightRequests: 5 });
+      const producer = this.kafka.producer({
+        allowAutoTopicCreation: true,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        // An idempotent producer retries until Kafka takes the batch (same sequence number,
+        // stored once); see the file comment.
+        retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: Number.MAX_SAFE_INTEGER },
+      });
       try {
         await producer.connect();
       } catch (e) {
         this.connecting = undefined;
+        this.health.down(`cannot connect: ${errorMessage(e)}`);
         throw new PanoptesError(
           'BUS_ERROR',
           `cannot connect to Kafka at ${this.options.brokers.join(',')}: ${errorMessage(e)}`,
@@ -183,6 +343,7 @@ export class KafkaBus implements MessageBus {
     const max = this.options.maxBufferedMessages ?? 20_000;
     if (this.buffered > 0 && this.buffered + n > max) this.stats.publishWaits++;
     while (this.buffered > 0 && this.buffered + n > max) {
+      if (this.closed) throw new PanoptesError('BUS_ERROR', 'bus closed while waiting for room to publish');
       await new Promise<void>((r) => this.roomWaiters.push(r));
     }
     this.buffered += n;
@@ -251,16 +412,27 @@ export class KafkaBus implements MessageBus {
     if (batch === undefined) return;
     this.pending.delete(topic);
     if (batch.timer !== undefined) clearTimeout(batch.timer);
-    this.stats.produceRequests++;
-    const sent = producer
-      .send({ topic, acks: -1, messages: batch.messages })
+    const send = async (): Promise<void> => {
+      this.stats.produceRequests++;
+      this.sendStartedAt = Date.now();
+      try {
+        await producer.send({ topic, acks: -1, messages: batch.messages });
+      } finally {
+        this.sendStartedAt = undefined;
+      }
+    };
+    const turn = this.sendChain.then(send);
+    this.sendChain = turn.catch(() => undefined); // the outcome is reported below, per publish
+    const sent = turn
       .then(
         () => {
           this.stats.published += batch.messages.length;
+          this.health.up();
           for (const w of batch.waiters) w.resolve();
         },
         (e: unknown) => {
           this.stats.publishErrors += batch.waiters.length;
+          this.health.down(`publishing to ${topic} failed: ${errorMessage(e)}`);
           for (const w of batch.waiters) {
             w.reject(
               new PanoptesError(
@@ -297,6 +469,7 @@ export class KafkaBus implements MessageBus {
       const revoked = assigned.filter((tp) => !nextKeys.has(key(tp)));
       const gained = next.filter((tp) => !prevKeys.has(key(tp)));
       assigned = next;
+      this.forgetLag(options.groupId, revoked);
       assignmentChange = assignmentChange.then(async () => {
         try {
           if (revoked.length > 0) await options.onRevoked?.(revoked);
@@ -355,7 +528,14 @@ export class KafkaBus implements MessageBus {
           fromBeginning: options.readFromStartOnAssign === true || (options.fromBeginning ?? false),
         });
       } catch (e) {
-        await consumer.disconnect().catch(() => undefined);
+        await consumer
+          .disconnect()
+          .catch((d: unknown) =>
+            this.options.logger.debug(
+              { group: options.groupId, err: errorMessage(d) },
+              'Kafka consumer disconnect failed',
+            ),
+          );
         throw new PanoptesError(
           'BUS_ERROR',
           `cannot subscribe group ${options.groupId} to ${options.topics.join(', ')}: ${errorMessage(e)}`,
@@ -389,7 +569,7 @@ export class KafkaBus implements MessageBus {
             return true;
           }
           await sleep(Math.min(retryDelay * 2 ** (n - 1), 30_000));
-          await payload.heartbeat().catch(() => undefined);
+          await payload.heartbeat().catch((h: unknown) => this.heartbeatFailed(options.groupId, h));
         }
       }
     };
@@ -406,6 +586,10 @@ export class KafkaBus implements MessageBus {
         const { batch } = payload;
         await assignmentChange;
         const messages = batch.messages.map((m) => toBusMessage(batch.topic, batch.partition, m));
+        const lagKey = `${options.groupId}\u0000${batch.topic}\u0000${batch.partition}`;
+        // Behind by this batch and what follows it, until its messages are handled.
+        const behind = Number(batch.offsetLag()) + messages.length;
+        this.setLag(lagKey, behind);
         const step = options.handleBatch === undefined ? 1 : maxBatch;
         for (let i = 0; i < messages.length; i += step) {
           const chunk = messages.slice(i, i + step);
@@ -423,17 +607,11 @@ export class KafkaBus implements MessageBus {
           );
           if (!ok) return;
           this.stats.delivered += chunk.length;
+          this.setLag(lagKey, behind - (i + chunk.length));
           payload.resolveOffset(last.offset);
-          await payload.heartbeat().catch(() => undefined);
+          await payload.heartbeat().catch((h: unknown) => this.heartbeatFailed(options.groupId, h));
         }
         if (!table) await payload.commitOffsetsIfNecessary();
-        this.lagByPartition.set(
-          `${options.groupId}\u0000${batch.topic}\u0000${batch.partition}`,
-          Number(batch.offsetLag()),
-        );
-        let lag = 0;
-        for (const v of this.lagByPartition.values()) lag += v;
-        this.stats.consumerLag = lag;
       },
     };
 
@@ -461,14 +639,53 @@ export class KafkaBus implements MessageBus {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const w of this.roomWaiters.splice(0)) w(); // publishes waiting for room fail now
     // Publishes already accepted go out before the producer disconnects.
     while (this.entering > 0) await new Promise<void>((r) => this.enteredWaiters.push(r));
     if (this.producer !== undefined)
       for (const topic of [...this.pending.keys()]) this.flush(topic, this.producer);
-    await Promise.all([...this.sending]);
-    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
+    const closeTimeoutMs = this.options.closeTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      Promise.all([...this.sending]).then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), closeTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!inTime) {
+      this.stats.abandoned += this.buffered;
+      this.options.logger.error(
+        { messages: this.buffered, closeTimeoutMs },
+        'Kafka did not acknowledge published messages before closing: they are abandoned',
+      );
+    }
+    // Disconnecting sends requests too (leaving groups): bounded, so a stop with Kafka
+    // unreachable still ends.
+    const disconnect = async (
+      what: string,
+      client: { disconnect(): Promise<void> } | undefined,
+    ): Promise<void> => {
+      if (client === undefined) return;
+      let t: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          client.disconnect(),
+          new Promise<never>((_, reject) => {
+            t = setTimeout(() => reject(new Error(`no answer within ${closeTimeoutMs} ms`)), closeTimeoutMs);
+          }),
+        ]);
+      } catch (e) {
+        this.options.logger.warn({ err: errorMessage(e) }, `Kafka ${what} did not disconnect cleanly`);
+      } finally {
+        clearTimeout(t);
+      }
+    };
+    await disconnect('admin client', this.admin);
+    this.admin = undefined;
+    await Promise.all([...this.consumers].map((c) => disconnect('consumer', c)));
     this.consumers.clear();
-    await this.producer?.disconnect();
+    await disconnect('producer', this.producer);
     this.producer = undefined;
   }
 }

@@ -4,6 +4,8 @@
  * order, and offsets committed after the handler resolves. Retention is bounded per partition
  * (oldest messages dropped and counted), so a bus nobody reads cannot grow without bound.
  */
+import { SampleList } from '../telemetry.js';
+import type { MetricSample } from '../telemetry.js';
 import { fnv1a32 } from '../hash.js';
 import type {
   BusMessage,
@@ -87,6 +89,18 @@ export class MemoryBus implements MessageBus {
   private nextMemberId = 1;
   private roundRobin = 0;
   private closed = false;
+  metrics(): MetricSample[] {
+    return new SampleList()
+      .add('panoptes_bus_sent_total', 'Messages published.', 'counter', this.stats.published)
+      .add('panoptes_bus_received_total', 'Messages handled.', 'counter', this.stats.delivered)
+      .add(
+        'panoptes_bus_dropped_total',
+        'Messages dropped by in-process retention or skipped after their handler kept failing.',
+        'counter',
+        this.stats.droppedByRetention + this.stats.skipped,
+      ).samples;
+  }
+
   readonly stats: MemoryBusStats = {
     published: 0,
     delivered: 0,

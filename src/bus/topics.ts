@@ -8,14 +8,17 @@ export interface TopicNames {
   resources(site: string): string;
   /** Published metrics groups, key resource_id. */
   processed(site: string): string;
-  /** Records a consumer could not accept, with the reason. */
-  processedDeadLetter(site: string): string;
+  /**
+   * Records a stage could not accept (invalid, too large, refused by a sink), each with headers
+   * naming the reason and its origin (source_topic, source_partition, source_offset, stage).
+   */
+  deadLetter(site: string): string;
 }
 
 export function topicNames(delimiter: string = DEFAULT_TOPIC_DELIMITER): TopicNames {
   return {
     resources: (site) => `${site}${delimiter}resources`,
     processed: (site) => `${site}${delimiter}processed`,
-    processedDeadLetter: (site) => `${site}${delimiter}processed${delimiter}dlq`,
+    deadLetter: (site) => `${site}${delimiter}dead-letter`,
   };
 }

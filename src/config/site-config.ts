@@ -31,18 +31,97 @@ const profilesSchema = z.strictObject({
   directories: z.array(nonEmpty(), { error: 'must be a list of directories' }).default([]),
 });
 
+/** An environment variable's name, as a shell writes it. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envName = (): z.ZodString =>
+  nonEmpty().regex(ENV_NAME, {
+    error: 'must be the name of an environment variable ([A-Za-z_][A-Za-z0-9_]*)',
+  });
+
+/**
+ * A secret key written inline (`password: ...`), refused with what to write instead. The value is
+ * never echoed.
+ */
+const inlineSecret = (what: string, fileKey: string, envKey: string): z.ZodOptional<z.ZodNever> =>
+  z
+    .never({
+      error: `must not be written in the configuration: put the ${what} in a file (${fileKey}) or an environment variable (${envKey})`,
+    })
+    .optional();
+
+/** Client-side TLS of a connection (Kafka, Redis). Files are read when the node starts. */
+const tlsSchema = z
+  .strictObject({
+    enabled: z.boolean({ error: 'must be true or false' }).default(true),
+    ca_file: nonEmpty().optional(),
+    cert_file: nonEmpty().optional(),
+    key_file: nonEmpty().optional(),
+    insecure_skip_verify: z.boolean({ error: 'must be true or false' }).default(false),
+    server_name: nonEmpty().optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.cert_file !== undefined && t.key_file === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['key_file'],
+        message: "is required with cert_file (the client certificate's key)",
+      });
+    if (t.key_file !== undefined && t.cert_file === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cert_file'],
+        message: 'is required with key_file (the client certificate)',
+      });
+  });
+
+export type TlsConfig = z.infer<typeof tlsSchema>;
+
+const saslSchema = z
+  .strictObject({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+      error: 'must be "plain", "scram-sha-256" or "scram-sha-512"',
+    }),
+    username: nonEmpty(),
+    password_file: nonEmpty().optional(),
+    password_env: envName().optional(),
+    password: inlineSecret('password', 'password_file', 'password_env'),
+  })
+  .superRefine((s, ctx) => {
+    if (s.password_file === undefined && s.password_env === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password_file'],
+        message: 'is required: give password_file or password_env',
+      });
+    if (s.password_file !== undefined && s.password_env !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password_env'],
+        message: 'give password_file or password_env, not both',
+      });
+  });
+
+/** `host:port`, or `[v6]:port`: no scheme, no credentials. */
+const BROKER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
+
 const busSchema = z
   .strictObject({
     type: z.enum(['memory', 'kafka'], { error: 'must be "memory" or "kafka"' }).default('memory'),
     partitions: int(1, 1024).default(4),
     retention: int(100, 10_000_000).default(10_000),
     topic_delimiter: nonEmpty().default('-'),
-    brokers: z.array(nonEmpty(), { error: 'must be a list of host:port' }).optional(),
+    brokers: z
+      .array(nonEmpty().regex(BROKER, { error: 'must be host:port (credentials go in bus.sasl)' }), {
+        error: 'must be a list of host:port',
+      })
+      .optional(),
     client_id: nonEmpty().default('panoptes'),
     session_timeout_ms: int(3000, 300_000).default(10_000),
     max_buffered_messages: int(1, 10_000_000).default(20_000),
     linger_ms: int(0, 1000).default(5),
     global_topic: z.boolean({ error: 'must be true or false' }).default(false),
+    tls: tlsSchema.optional(),
+    sasl: saslSchema.optional(),
   })
   .superRefine((b, ctx) => {
     if (b.type === 'kafka' && (b.brokers === undefined || b.brokers.length === 0)) {
@@ -50,20 +129,72 @@ const busSchema = z
     }
   });
 
-const storeSchema = z.strictObject({
-  type: z.enum(['memory', 'redis'], { error: 'must be "memory" or "redis"' }).default('memory'),
-  key_prefix: nonEmpty().default('panoptes'),
-  url: nonEmpty().default('redis://127.0.0.1:6379'),
-});
+/** The user and password of a redis:// or rediss:// URL, or undefined when it is not one. */
+function redisUrlCredentials(url: string): { username: string; password: string } | undefined {
+  if (!/^rediss?:\/\//i.test(url)) return undefined;
+  try {
+    const u = new URL(url);
+    return { username: u.username, password: u.password };
+  } catch {
+    return undefined;
+  }
+}
 
-const influxSchema = z.strictObject({
-  url: nonEmpty(),
-  org: nonEmpty().default('panoptes'),
-  bucket: nonEmpty().default('panoptes'),
-  token: z.string({ error: 'must be a string' }).optional(),
-  batch_size: int(1, 1_000_000).default(5000),
-  flush_interval_ms: int(10, 600_000).default(1000),
-});
+const storeSchema = z
+  .strictObject({
+    type: z.enum(['memory', 'redis'], { error: 'must be "memory" or "redis"' }).default('memory'),
+    key_prefix: nonEmpty().default('panoptes'),
+    url: nonEmpty().default('redis://127.0.0.1:6379'),
+    username: nonEmpty().optional(),
+    password_file: nonEmpty().optional(),
+    password_env: envName().optional(),
+    password: inlineSecret('password', 'password_file', 'password_env'),
+    tls: tlsSchema.optional(),
+  })
+  .superRefine((s, ctx) => {
+    // Never echo the URL: it may hold a password.
+    const credentials = redisUrlCredentials(s.url);
+    if (credentials === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be a redis:// or rediss:// URL' });
+      return;
+    }
+    if (s.password_file !== undefined && s.password_env !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password_env'],
+        message: 'give password_file or password_env, not both',
+      });
+    if (credentials.password !== '' && (s.password_file !== undefined || s.password_env !== undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message:
+          'has a password and password_file/password_env gives one too: keep one (the file or variable)',
+      });
+    if (credentials.username !== '' && s.username !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['username'], message: 'the URL names a user too: keep one' });
+  });
+
+const influxSchema = z
+  .strictObject({
+    url: nonEmpty(),
+    org: nonEmpty().default('panoptes'),
+    bucket: nonEmpty().default('panoptes'),
+    token: z.string({ error: 'must be a string' }).optional(),
+    token_file: nonEmpty().optional(),
+    token_env: envName().optional(),
+    batch_size: int(1, 1_000_000).default(5000),
+    flush_interval_ms: int(10, 600_000).default(1000),
+  })
+  .superRefine((i, ctx) => {
+    const given = (['token', 'token_file', 'token_env'] as const).filter((k) => i[k] !== undefined);
+    for (const key of given.slice(1))
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `give one of token, token_file, token_env (${given[0]} is given)`,
+      });
+  });
 
 const consumersSchema = z.strictObject({
   influx: influxSchema.optional(),
@@ -97,6 +228,22 @@ const pollingSchema = z.strictObject({
   heartbeat: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
+const metricsSchema = z.strictObject({
+  listen_host: nonEmpty().default('127.0.0.1'),
+});
+
+const healthSchema = z.strictObject({
+  /** How often each part asks its dependencies whether they answer (for /readyz and the log). */
+  probe_interval_seconds: int(1, 3600).default(5),
+});
+
+const limitsSchema = z.strictObject({
+  /** A resource record (JSON) larger than this is refused (dead-lettered), bytes. */
+  max_resource_bytes: int(256, 16 * 1024 * 1024).default(64 * 1024),
+  /** A metrics group (JSON) larger than this is not published (logged, counted), bytes. */
+  max_record_bytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+});
+
 const outputSchema = z.strictObject({
   jsonl: nonEmpty().optional(),
   status_interval_seconds: int(1, 3600).default(10),
@@ -128,6 +275,14 @@ export const siteConfigSchema = z.strictObject({
   polling: pollingSchema.default(pollingSchema.parse({})),
   output: outputSchema.default(outputSchema.parse({})),
   consumers: consumersSchema.default({}),
+  metrics: metricsSchema.default(metricsSchema.parse({})),
+  health: healthSchema.default(healthSchema.parse({})),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+  /**
+   * After SIGTERM/SIGINT the process exits within this many seconds whatever is down: what is
+   * still unfinished then is logged and abandoned (uncommitted, so read again by the next owner).
+   */
+  shutdown_grace_seconds: int(1, 3600).default(25),
 });
 
 export type SiteConfig = Readonly<z.infer<typeof siteConfigSchema>> & {
@@ -154,8 +309,37 @@ export function parseSiteConfig(text: string, file: string): SiteConfig {
       ...c.output,
       ...(c.output.jsonl === undefined ? {} : { jsonl: resolve(base, c.output.jsonl) }),
     },
+    bus: {
+      ...c.bus,
+      ...(c.bus.tls === undefined ? {} : { tls: resolveTlsPaths(base, c.bus.tls) }),
+      ...(c.bus.sasl === undefined ? {} : { sasl: resolvePaths(base, c.bus.sasl, ['password_file']) }),
+    },
+    store: {
+      ...resolvePaths(base, c.store, ['password_file']),
+      ...(c.store.tls === undefined ? {} : { tls: resolveTlsPaths(base, c.store.tls) }),
+    },
+    consumers: {
+      ...c.consumers,
+      ...(c.consumers.influx === undefined
+        ? {}
+        : { influx: resolvePaths(base, c.consumers.influx, ['token_file']) }),
+    },
   };
   return deepFreeze(config);
+}
+
+/** The object with the named path keys resolved against `base` (those absent stay absent). */
+function resolvePaths<T extends object>(base: string, value: T, keys: readonly (keyof T & string)[]): T {
+  const out = { ...value };
+  for (const key of keys) {
+    const v = out[key];
+    if (typeof v === 'string') out[key] = resolve(base, v) as T[typeof key];
+  }
+  return out;
+}
+
+function resolveTlsPaths(base: string, tls: TlsConfig): TlsConfig {
+  return resolvePaths(base, tls, ['ca_file', 'cert_file', 'key_file']);
 }
 
 /** The plugins directory a site has when it names none (`plugins` beside its file): it may be missing. */

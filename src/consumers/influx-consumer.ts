@@ -22,9 +22,16 @@
  * original headers plus `reason`, `source_topic`, `source_partition` and `source_offset`.
  * A write the server refuses for its content (HTTP 400, 413, 422: parse error, field type
  * conflict, too large) is retried once per message to find the messages it refuses; those are
- * dead-lettered with the server's answer as reason, the rest are written. Every other failure
- * (connection refused, timeout, 5xx, 429, 401/403 until the token is fixed, 404 until the
- * bucket exists) is retried until it works.
+ * dead-lettered with the server's answer as reason, the rest are written. When it refuses every
+ * message tried (the first REFUSAL_SAMPLE of them, or a lone message while no write was
+ * accepted in the last RECENT_ACCEPT_MS), the fault is the server's, not the records': the
+ * circuit breaker opens (logged once, `tsdb` down in /readyz), nothing is dead-lettered, and the
+ * whole write is tried again with back-off until the server takes records again. Every other
+ * failure (connection refused, timeout, 5xx, 429, 401/403 until the token is fixed, 404 until
+ * the bucket exists) is retried until it works.
+ *
+ * Health: `tsdb` is up after an accepted write or an answered probe (GET /health), down while
+ * writes fail or the breaker is open.
  *
  * stop() leaves the consumer group: buffered points are written at once and the in-flight batch
  * handlers finish, so their offsets are committed. If the server stays unreachable for
@@ -33,18 +40,22 @@
  * committed offsets starts at the oldest retained message.
  */
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
-import type { BusMessage, MessageBus, OutgoingMessage, Subscription } from '../bus/bus.js';
+import type { BusMessage, MessageBus, Subscription } from '../bus/bus.js';
 import { PanoptesError, ValidationError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseJson } from '../model/json.js';
 import { parseMetricsGroup } from '../model/metrics-group.js';
+import { DependencyHealth, SampleList } from '../telemetry.js';
+import type { DependencyStatus, MetricSample, Telemetry } from '../telemetry.js';
+import { deadLetter } from '../bus/dead-letter.js';
+import type { Rejection } from '../bus/dead-letter.js';
 import { metricsGroupToPoints } from './line-protocol.js';
 
 export interface InfluxConsumerOptions {
   readonly bus: MessageBus;
   /** Metrics groups, e.g. `dc1-processed`. */
   readonly topic: string;
-  /** Records that could not be written, e.g. `dc1-processed-dlq`. */
+  /** Records that could not be written, e.g. `dc1-dead-letter`. */
   readonly deadLetterTopic: string;
   readonly groupId: string;
   /** Base URL of InfluxDB 2 (or VictoriaMetrics), e.g. `http://127.0.0.1:8086`. */
@@ -84,23 +95,25 @@ export interface InfluxConsumerStats {
   writeErrors: number;
   /** Successful write requests. */
   batches: number;
+  /** Times the breaker opened: the server refused every record of a write. */
+  breakerOpened: number;
 }
+
+/** Messages tried one by one before a write that all of them refuse is called a server fault. */
+export const REFUSAL_SAMPLE = 8;
+/** A lone refused message is the record's fault only if the server accepted a write this recently, ms. */
+export const RECENT_ACCEPT_MS = 60_000;
+/** How long probe() waits for the server's /health, ms. */
+const PROBE_TIMEOUT_MS = 3000;
 
 /** Statuses that say the server will never accept this body: find and dead-letter the culprits. */
 const REFUSED_STATUS: ReadonlySet<number> = new Set([400, 413, 422]);
-/** Header values are for people; a reason longer than this is cut. */
-const MAX_REASON_LENGTH = 2000;
 /** Bodies larger than this are gzipped. */
 const GZIP_THRESHOLD = 1000;
 
 interface Entry {
   readonly message: BusMessage;
   readonly lines: readonly string[];
-}
-
-interface Rejection {
-  readonly message: BusMessage;
-  readonly reason: string;
 }
 
 /** What one batch handler handed over, and how it learns the outcome. */
@@ -128,10 +141,14 @@ function safeUrl(url: URL): string {
 }
 
 /** A failed write, for logs and dead-letter reasons. */
-function describeWriteError(e: unknown): string {
-  if (e instanceof HttpError) return `HTTP ${e.statusCode}: ${e.message}`;
+function describeWriteError(e: unknown, token: string | undefined): string {
+  // A server may quote the credentials it refused (vmauth: `cannot find the provided auth token
+  // "Bearer ..."`); the reason goes to logs and dead-letter headers, so the token is cut out.
+  const redact = (text: string): string =>
+    token === undefined || token === '' ? text : text.replaceAll(token, '***');
+  if (e instanceof HttpError) return redact(`HTTP ${e.statusCode}: ${e.message}`);
   const message = errorMessage(e);
-  if (message !== '') return message;
+  if (message !== '') return redact(message);
   // Node reports a refused connection to a name with several addresses as an AggregateError
   // with an empty message.
   const code = (e as { code?: unknown } | null)?.code;
@@ -169,19 +186,30 @@ function decode(message: BusMessage): { lines: string[] } | { reason: string } {
   }
 }
 
-export class InfluxConsumer {
+export class InfluxConsumer implements Telemetry {
   readonly stats: InfluxConsumerStats = {
     received: 0,
     written: 0,
     deadLettered: 0,
     writeErrors: 0,
     batches: 0,
+    breakerOpened: 0,
   };
+  readonly health: DependencyHealth;
+  /** Epoch ms of the last accepted write; 0 before the first. */
+  private lastAcceptedAt = 0;
+  private breakerOpen = false;
+  /** Messages received and not yet written or dead-lettered. */
+  private pendingMessages = 0;
   private readonly options: InfluxConsumerOptions;
   private readonly logger: Logger;
   private readonly influx: InfluxDB;
   /** The write endpoint, without credentials, for logs. */
   private readonly where: string;
+  /** The server's base URL, without credentials. */
+  private readonly base: string;
+  /** writeErrors at the last probe: a probe says up only if no write failed since. */
+  private errorsAtProbe = 0;
   private readonly path: string;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
@@ -208,6 +236,7 @@ export class InfluxConsumer {
   constructor(options: InfluxConsumerOptions) {
     this.options = options;
     this.logger = options.logger;
+    this.health = new DependencyHealth('tsdb', options.logger);
     let url: URL;
     try {
       url = new URL(options.url);
@@ -223,7 +252,8 @@ export class InfluxConsumer {
     this.retryMaxMs = nonNegative('retryMaxMs', options.retryMaxMs, 30_000);
     this.stopTimeoutMs = nonNegative('stopTimeoutMs', options.stopTimeoutMs, 30_000);
     const timeout = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 10_000);
-    this.where = `${safeUrl(url)}/api/v2/write`;
+    this.base = safeUrl(url);
+    this.where = `${this.base}/api/v2/write`;
     this.path =
       `/api/v2/write?org=${encodeURIComponent(options.org)}` +
       `&bucket=${encodeURIComponent(options.bucket)}&precision=ms`;
@@ -272,8 +302,76 @@ export class InfluxConsumer {
     this.logger.info({ ...this.stats }, 'InfluxDB consumer stopped');
   }
 
+  /** GET /health of the server within PROBE_TIMEOUT_MS: any answer but a 5xx is up. */
+  async probe(): Promise<void> {
+    if (this.breakerOpen) return; // down until a write is accepted again
+    try {
+      const res = await fetch(`${this.base}/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      await res.body?.cancel();
+      if (res.status >= 500) this.health.down(`${this.base}/health answered HTTP ${res.status}`);
+      else if (this.health.current === 'starting' || this.health.current === 'down') {
+        // Answering again; a write failing meanwhile sets it down again.
+        if (this.stats.writeErrors === this.errorsAtProbe) this.health.up(`${this.base} answering`);
+      }
+    } catch (e) {
+      this.health.down(`${this.base}/health: ${describeWriteError(e, this.options.token)}`);
+    } finally {
+      this.errorsAtProbe = this.stats.writeErrors;
+    }
+  }
+
+  dependencies(): DependencyStatus[] {
+    return [this.health.status()];
+  }
+
+  metrics(): MetricSample[] {
+    const i = this.stats;
+    const c = { consumer: 'influx' };
+    return new SampleList()
+      .add('panoptes_consumer_received_total', 'Records received by a consumer.', 'counter', i.received, c)
+      .add('panoptes_consumer_sent_total', 'Records written by a consumer.', 'counter', i.written, c)
+      .add(
+        'panoptes_consumer_dropped_total',
+        'Records sent to the dead-letter topic.',
+        'counter',
+        i.deadLettered,
+        c,
+      )
+      .add('panoptes_consumer_errors_total', 'Failed writes (retried).', 'counter', i.writeErrors, c)
+      .add(
+        'panoptes_consumer_breaker_opened_total',
+        'Times the server refused every record and writes paused.',
+        'counter',
+        i.breakerOpened,
+        c,
+      )
+      .add(
+        'panoptes_consumer_breaker_open',
+        '1 while writes wait behind the circuit breaker.',
+        'gauge',
+        this.breakerOpen ? 1 : 0,
+        c,
+      )
+      .add(
+        'panoptes_consumer_pending',
+        'Records received and not yet written.',
+        'gauge',
+        this.pendingMessages,
+        c,
+      ).samples;
+  }
+
   private async handleBatch(messages: readonly BusMessage[]): Promise<void> {
     if (this.abandoned) throw new Error('InfluxDB consumer stopped before its points were written');
+    this.pendingMessages += messages.length;
+    try {
+      await this.handleMessages(messages);
+    } finally {
+      this.pendingMessages -= messages.length;
+    }
+  }
+
+  private async handleMessages(messages: readonly BusMessage[]): Promise<void> {
     const entries: Entry[] = [];
     const rejected: Rejection[] = [];
     for (const message of messages) {
@@ -287,32 +385,8 @@ export class InfluxConsumer {
   }
 
   private async deadLetter(rejected: readonly Rejection[]): Promise<void> {
-    if (rejected.length === 0) return;
-    const records: OutgoingMessage[] = rejected.map(({ message, reason }) => ({
-      key: message.key,
-      value: message.value,
-      headers: {
-        ...message.headers,
-        reason: reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 3)}...` : reason,
-        source_topic: message.topic,
-        source_partition: String(message.partition),
-        source_offset: message.offset,
-      },
-    }));
-    await this.options.bus.publish(this.options.deadLetterTopic, records);
-    this.stats.deadLettered += records.length;
-    const first = rejected[0] as Rejection;
-    this.logger.warn(
-      {
-        count: records.length,
-        deadLetterTopic: this.options.deadLetterTopic,
-        topic: first.message.topic,
-        partition: first.message.partition,
-        offset: first.message.offset,
-        reason: first.reason,
-      },
-      'records dead-lettered',
-    );
+    await deadLetter(this.options.bus, this.options.deadLetterTopic, 'influx', rejected, this.logger);
+    this.stats.deadLettered += rejected.length;
   }
 
   /** Adds a handler's points to the next write; resolves, with the refused messages, once written. */
@@ -363,25 +437,74 @@ export class InfluxConsumer {
     const { contributions } = pending;
     try {
       const lines = contributions.flatMap((c) => c.entries.flatMap((e) => e.lines));
-      const refused = await this.send(lines);
-      if (refused === undefined) {
-        for (const c of contributions) c.resolve([]);
-        return;
-      }
-      // The server refused the body for its content: write message by message to find the culprits.
-      const single = contributions.length === 1 && contributions[0]?.entries.length === 1;
-      for (const c of contributions) {
-        const rejected: Rejection[] = [];
-        for (const entry of c.entries) {
-          const reason = single ? refused : await this.send(entry.lines);
-          if (reason !== undefined)
-            rejected.push({ message: entry.message, reason: `refused by ${this.where}: ${reason}` });
+      for (let round = 1; ; round++) {
+        const refused = await this.send(lines);
+        if (refused === undefined) {
+          this.closeBreaker();
+          for (const c of contributions) c.resolve([]);
+          return;
         }
-        c.resolve(rejected);
+        const verdict = await this.findRefused(contributions, refused);
+        if (verdict !== 'server') {
+          this.closeBreaker();
+          contributions.forEach((c, i) => c.resolve(verdict[i] ?? []));
+          return;
+        }
+        // Every record tried was refused: a server-side fault. Nothing is dead-lettered.
+        const delayMs = Math.min(this.retryInitialMs * 2 ** (round - 1), this.retryMaxMs);
+        this.openBreaker(refused, lines.length, delayMs);
+        await this.sleep(delayMs);
+        if (this.abandoned) throw this.abandonedError();
       }
     } catch (e) {
       for (const c of contributions) c.reject(e); // no effect on those already resolved
     }
+  }
+
+  /**
+   * Writes message by message to find the ones the server refuses: per contribution, the
+   * refused messages; or 'server' when it refuses every message tried (see the file comment).
+   */
+  private async findRefused(
+    contributions: readonly Contribution[],
+    firstReason: string,
+  ): Promise<Rejection[][] | 'server'> {
+    const all = contributions.flatMap((c, ci) => c.entries.map((entry) => ({ ci, entry })));
+    const out: Rejection[][] = contributions.map(() => []);
+    if (all.length === 1) {
+      const only = all[0] as { ci: number; entry: Entry };
+      if (this.breakerOpen || Date.now() - this.lastAcceptedAt > RECENT_ACCEPT_MS) return 'server';
+      out[only.ci]?.push({ message: only.entry.message, reason: `refused by ${this.where}: ${firstReason}` });
+      return out;
+    }
+    let tried = 0;
+    let accepted = 0;
+    for (const { ci, entry } of all) {
+      const reason = await this.send(entry.lines);
+      tried++;
+      if (reason === undefined) accepted++;
+      else out[ci]?.push({ message: entry.message, reason: `refused by ${this.where}: ${reason}` });
+      if (accepted === 0 && tried >= REFUSAL_SAMPLE) return 'server';
+    }
+    return accepted === 0 ? 'server' : out;
+  }
+
+  private openBreaker(reason: string, points: number, retryInMs: number): void {
+    if (!this.breakerOpen) {
+      this.breakerOpen = true;
+      this.stats.breakerOpened++;
+      this.logger.error(
+        { url: this.where, points, err: reason, retryInMs },
+        'InfluxDB refuses every record: treated as a server fault; writes pause and are retried, nothing is dead-lettered',
+      );
+    }
+    this.health.down(`refuses every record (${reason}); writes paused`);
+  }
+
+  private closeBreaker(): void {
+    if (!this.breakerOpen) return;
+    this.breakerOpen = false;
+    this.logger.info({ url: this.where }, 'InfluxDB accepts records again: writes resume');
   }
 
   /**
@@ -404,12 +527,14 @@ export class InfluxConsumer {
         });
         this.stats.written += lines.length;
         this.stats.batches++;
+        this.lastAcceptedAt = Date.now();
+        this.health.up(`${this.where} accepting writes`);
         return undefined;
       } catch (e) {
         controller.abort(); // a timed-out request is only reported by the client: end it
         if (this.abandoned) throw this.abandonedError();
         this.stats.writeErrors++;
-        const reason = describeWriteError(e);
+        const reason = describeWriteError(e, this.options.token);
         if (e instanceof HttpError && REFUSED_STATUS.has(e.statusCode)) {
           this.logger.warn(
             { url: this.where, points: lines.length, err: reason },
@@ -419,6 +544,7 @@ export class InfluxConsumer {
         }
         failures++;
         const delayMs = Math.min(this.retryInitialMs * 2 ** (failures - 1), this.retryMaxMs);
+        this.health.down(`${this.where}: ${reason}`);
         this.logger.warn(
           { url: this.where, points: lines.length, failures, retryInMs: delayMs, err: reason },
           'InfluxDB write failed; retrying',

@@ -15,6 +15,7 @@
  */
 import type { BusMessage, MessageBus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka-bus.js';
+import type { KafkaSecurity } from '../bus/kafka-security.js';
 import { DEFAULT_TOPIC_DELIMITER, topicNames } from '../bus/topics.js';
 import { PanoptesError, errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -25,7 +26,12 @@ import type { MetricsGroup } from '../model/index.js';
 export interface MetricsSubscriptionOptions {
   /** A bus to use, or Kafka brokers to connect to (the bus is then closed by stop()). */
   readonly bus?: MessageBus;
-  readonly kafka?: { readonly brokers: readonly string[]; readonly clientId?: string };
+  readonly kafka?: {
+    readonly brokers: readonly string[];
+    readonly clientId?: string;
+    /** TLS and SASL: kafkajs `ssl` and `sasl` options (kafkaSecurity() reads a site's). */
+    readonly security?: KafkaSecurity;
+  };
   /** The site whose `<site>-processed` topic to read. */
   readonly site: string;
   /** Consumer group: instances with the same group share the partitions. */
@@ -76,6 +82,7 @@ export async function subscribeMetricsGroups(
     owned = new KafkaBus({
       brokers: options.kafka.brokers,
       ...(options.kafka.clientId === undefined ? {} : { clientId: options.kafka.clientId }),
+      ...(options.kafka.security === undefined ? {} : { security: options.kafka.security }),
       logger,
     });
     bus = owned;

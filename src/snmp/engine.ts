@@ -10,7 +10,8 @@ import { BaseSession, ERROR_STATUS, SESSION_DEFAULTS, errorStatusError } from '.
 import type { SnmpSession, SnmpSessionOptions, SnmpVersionName } from './session.js';
 import { SnmpTransport } from './transport.js';
 import type { RequestTiming, SnmpTarget, TransportOptions, TransportStats } from './transport.js';
-import { PduType, SnmpVersion } from './types.js';
+import { compareOids } from './oid.js';
+import { PduType, SnmpTag, SnmpVersion } from './types.js';
 import type { Varbind } from './types.js';
 import { V3Session } from './v3-session.js';
 
@@ -21,6 +22,58 @@ export interface SnmpEngineOptions extends Omit<TransportOptions, 'decoder'> {
 
 /** Default decodeWorkers: inline decoding measured cheaper than the pool on a 2-core machine (BENCHMARKS.md). */
 export const DEFAULT_DECODE_WORKERS = 0;
+
+/**
+ * Why an answer cannot be the answer to the request, or undefined. SNMP has no checksum: a
+ * packet corrupted on the way (or forged) may still decode, so an answer is used only if it
+ * has the request's version and community and, without an error-status, the varbinds the
+ * request asked for: a GET's OIDs in order, a GETNEXT's successors, at most the GETBULK's
+ * repetitions (its non-repeaters' successors first).
+ */
+export function answerMismatch(
+  message: SnmpMessage,
+  version: number,
+  community: Uint8Array,
+  pduType: number,
+  oids: readonly string[],
+  nonRepeatersOrStatus: number,
+  maxRepetitionsOrIndex: number,
+): string | undefined {
+  if (message.version !== version)
+    return `SNMP version ${message.version} in the answer, ${version} in the request`;
+  if (Buffer.compare(Buffer.from(message.community), Buffer.from(community)) !== 0)
+    return 'another community in the answer';
+  if (message.errorStatus !== 0) return undefined;
+  const got = message.varbinds;
+  const successor = (i: number): boolean => {
+    const vb = got[i];
+    const asked = oids[i];
+    if (vb === undefined || asked === undefined) return false;
+    return vb.type === SnmpTag.EndOfMibView || compareOids(vb.oid, asked) > 0;
+  };
+  if (pduType === PduType.GetRequest) {
+    if (got.length !== oids.length) return `${got.length} varbinds for ${oids.length} OIDs asked`;
+    for (let i = 0; i < got.length; i++)
+      if (got[i]?.oid !== oids[i])
+        return `varbind ${i + 1} is ${got[i]?.oid ?? '?'}, ${oids[i] ?? '?'} was asked`;
+    return undefined;
+  }
+  if (pduType === PduType.GetNextRequest) {
+    if (got.length !== oids.length) return `${got.length} varbinds for ${oids.length} OIDs asked`;
+    for (let i = 0; i < got.length; i++)
+      if (!successor(i)) return `varbind ${i + 1} does not follow ${oids[i] ?? '?'}`;
+    return undefined;
+  }
+  if (pduType === PduType.GetBulkRequest) {
+    const nonRepeaters = Math.min(Math.max(0, nonRepeatersOrStatus), oids.length);
+    const most = nonRepeaters + (oids.length - nonRepeaters) * Math.max(0, maxRepetitionsOrIndex);
+    if (got.length > most) return `${got.length} varbinds, at most ${most} asked`;
+    for (let i = 0; i < Math.min(nonRepeaters, got.length); i++)
+      if (!successor(i)) return `varbind ${i + 1} does not follow ${oids[i] ?? '?'}`;
+    return undefined;
+  }
+  return undefined;
+}
 
 class TransportSession extends BaseSession {
   readonly device: string;
@@ -82,7 +135,16 @@ class TransportSession extends BaseSession {
       this.timing,
       {
         resolve: (message) => {
-          if (message.errorStatus === 0) resolve(message);
+          const mismatch = answerMismatch(message, this.versionNumber, this.community, pduType, oids, a, b);
+          if (mismatch !== undefined) {
+            reject(
+              new PanoptesError(
+                'SNMP_PROTOCOL',
+                `${this.device}: the answer does not match the request (${mismatch}); it is not used`,
+                { details: { device: this.device } },
+              ),
+            );
+          } else if (message.errorStatus === 0) resolve(message);
           else reject(errorStatusError(this.device, message.errorStatus, message.errorIndex, oids));
         },
         reject,

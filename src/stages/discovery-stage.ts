@@ -10,6 +10,8 @@
  * - every resource a plugin returns is validated; an invalid one is logged with the plugin and
  *   its index and skipped, the rest go on; a plugin that throws keeps its previous resources.
  */
+import { SampleList } from '../telemetry.js';
+import type { MetricSample, Telemetry } from '../telemetry.js';
 import type { Subscription } from 'rxjs';
 import { timer } from 'rxjs';
 import type { MessageBus } from '../bus/bus.js';
@@ -60,7 +62,7 @@ function fingerprint(resource: Resource): string {
   return stringifyJson(rest);
 }
 
-export class DiscoveryStage {
+export class DiscoveryStage implements Telemetry {
   readonly stats: DiscoveryStats = { runs: 0, failures: 0, published: 0, invalid: 0, removed: 0 };
   private readonly options: DiscoveryStageOptions;
   private readonly now: () => number;
@@ -70,6 +72,22 @@ export class DiscoveryStage {
   private readonly known = new Map<string, Map<string, Known>>();
   private readonly running = new Map<string, Promise<void>>();
   private stopped = false;
+
+  metrics(): MetricSample[] {
+    const d = this.stats;
+    return new SampleList()
+      .add('panoptes_discovery_runs_total', 'Discovery plugin runs.', 'counter', d.runs)
+      .add('panoptes_discovery_errors_total', 'Discovery runs that failed.', 'counter', d.failures)
+      .add('panoptes_discovery_sent_total', 'Resources published (new or changed).', 'counter', d.published)
+      .add(
+        'panoptes_discovery_dropped_total',
+        'Discovered resources dropped as invalid.',
+        'counter',
+        d.invalid,
+      )
+      .add('panoptes_discovery_removed_total', 'Resources removed after their TTL.', 'counter', d.removed)
+      .samples;
+  }
 
   constructor(options: DiscoveryStageOptions) {
     this.options = options;

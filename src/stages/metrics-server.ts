@@ -1,30 +1,50 @@
 /**
- * Every stage's own counters, for operators: `GET /metrics` in the Prometheus text format
- * (version 0.0.4) and `GET /healthz` (200 `ok`, or 503 with the reason). Samples come from a
- * callback at scrape time, so they are never stale; labels are of bounded cardinality (stage,
- * plugin kind, topic), never per device.
+ * Every stage's own counters and health, for operators:
+ * - `GET /metrics`: the Prometheus text format (version 0.0.4). Samples come from a callback at
+ *   scrape time, so they are never stale; labels are of bounded cardinality (stage, plugin kind,
+ *   topic), never per device.
+ * - `GET /healthz`: liveness. 200 `ok` while the process serves requests, also through a
+ *   dependency's outage (a process waiting for Redis or Kafka to come back is working as it
+ *   should; an orchestrator must not restart it). 503 only when the liveness callback says so.
+ * - `GET /readyz` (also `/healthz?deep`): readiness, JSON: each dependency (kafka, redis, tsdb,
+ *   snmp) with its state, since when and what was seen; 200 when none is down, else 503.
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PanoptesError } from '../errors.js';
+import { isReady } from '../telemetry.js';
+import type { DependencyStatus, MetricSample } from '../telemetry.js';
 
-export interface MetricSample {
-  /** Metric name, e.g. panoptes_polling_runs_total. */
-  readonly name: string;
-  readonly help: string;
-  readonly type: 'counter' | 'gauge';
-  readonly value: number;
-  readonly labels?: Readonly<Record<string, string>>;
-}
+export type { MetricSample } from '../telemetry.js';
 
 export interface MetricsServerOptions {
   readonly port: number;
   /** Default 127.0.0.1. */
   readonly host?: string;
   readonly collect: () => readonly MetricSample[];
-  /** undefined when healthy, else why not. */
+  /** Liveness: undefined when alive, else why not. */
   readonly health: () => string | undefined;
+  /** Readiness: the dependencies and their states. None given: always ready. */
+  readonly dependencies?: () => readonly DependencyStatus[];
+}
+
+/** The /readyz body. */
+export function renderReadiness(dependencies: readonly DependencyStatus[]): {
+  ready: boolean;
+  body: string;
+} {
+  const ready = isReady(dependencies);
+  const body = JSON.stringify({
+    ready,
+    dependencies: dependencies.map((d) => ({
+      name: d.name,
+      state: d.state,
+      since: new Date(d.since).toISOString(),
+      detail: d.detail,
+    })),
+  });
+  return { ready, body: `${body}\n` };
 }
 
 function escapeLabel(v: string): string {
@@ -68,7 +88,7 @@ export class MetricsServer {
 
   static async start(options: MetricsServerOptions): Promise<MetricsServer> {
     const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+      const [path, query] = (req.url ?? '/').split('?');
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
         return;
@@ -86,6 +106,21 @@ export class MetricsServer {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
         return;
       }
+      if (path === '/readyz' || (path === '/healthz' && query !== undefined && /(^|&)deep\b/.test(query))) {
+        let readiness: { ready: boolean; body: string };
+        try {
+          readiness = renderReadiness(options.dependencies?.() ?? []);
+        } catch (e) {
+          res
+            .writeHead(500, { 'content-type': 'text/plain' })
+            .end(`checking readiness failed: ${String(e)}\n`);
+          return;
+        }
+        res
+          .writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' })
+          .end(readiness.body);
+        return;
+      }
       if (path === '/healthz') {
         const problem = options.health();
         res
@@ -93,7 +128,9 @@ export class MetricsServer {
           .end(problem === undefined ? 'ok\n' : `${problem}\n`);
         return;
       }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('not found: try /metrics, /healthz or /readyz\n');
     });
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {

@@ -19,27 +19,34 @@ import { hostname } from 'node:os';
 import type { Subscription } from 'rxjs';
 import type { MessageBus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka-bus.js';
+import { kafkaSecurity } from '../bus/kafka-security.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { GLOBAL_METRICS_TOPIC, topicNames } from '../bus/topics.js';
+import { influxToken } from '../config/credentials.js';
 import type { SiteConfig } from '../config/site-config.js';
 import { InfluxConsumer } from '../consumers/influx-consumer.js';
 import { JsonlConsumer } from '../consumers/jsonl-consumer.js';
-import { PanoptesError } from '../errors.js';
+import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { storeKeys } from '../store/keys.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { redisSecurity } from '../store/redis-security.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { SnmpSimulator } from '../sim/simulator.js';
 import type { SnmpEngine } from '../snmp/engine.js';
 import type { PluginLoader } from '../plugins/loader.js';
 import { DiscoveryStage } from './discovery-stage.js';
-import type { MetricSample } from './metrics-server.js';
+import { SnmpEngineTelemetry } from '../snmp/engine-telemetry.js';
+import type { DependencyStatus, MetricSample, Telemetry } from '../telemetry.js';
 import { PollingStage } from './polling-stage.js';
 import { startConfiguredSimulator, startPluginRuntime, storeSecrets } from './plugin-runtime.js';
 import { waitFor } from '../wait.js';
 
 export type Role = 'discovery' | 'enrichment' | 'polling' | 'consumer';
+
+/** Enrichment after the store came back is spread over this long, ms. */
+const REENRICH_SPREAD_MS = 10_000;
 export const ALL_ROLES: readonly Role[] = ['discovery', 'enrichment', 'polling', 'consumer'];
 
 export interface NodeOptions {
@@ -56,13 +63,16 @@ export async function openBackends(
   config: SiteConfig,
   logger: Logger,
 ): Promise<{ bus: MessageBus; store: KeyValueStore }> {
+  // Every secret and TLS file is read before the first connection, so a missing one fails at once.
+  const kafka = config.bus.type === 'kafka' ? kafkaSecurity(config, logger) : undefined;
+  const redis = config.store.type === 'redis' ? redisSecurity(config, logger) : undefined;
   const store: KeyValueStore =
-    config.store.type === 'redis'
-      ? await RedisStore.connect({ url: config.store.url, logger })
+    redis !== undefined
+      ? await RedisStore.connect({ url: config.store.url, logger, ...redis })
       : new MemoryStore();
   try {
     const bus: MessageBus =
-      config.bus.type === 'kafka'
+      kafka !== undefined
         ? new KafkaBus({
             brokers: config.bus.brokers ?? [],
             clientId: config.bus.client_id,
@@ -70,6 +80,7 @@ export async function openBackends(
             sessionTimeoutMs: config.bus.session_timeout_ms,
             maxBufferedMessages: config.bus.max_buffered_messages,
             lingerMs: config.bus.linger_ms,
+            security: kafka,
           })
         : new MemoryBus({ partitions: config.bus.partitions, retention: config.bus.retention });
     return { bus, store };
@@ -129,6 +140,8 @@ export class PanoptesNode {
   private pluginSubscription: Subscription | undefined;
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
+  private readonly snmpTelemetry: SnmpEngineTelemetry;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   private constructor(parts: Parts) {
     this.roles = parts.roles;
@@ -143,6 +156,7 @@ export class PanoptesNode {
     this.store = parts.store;
     this.logger = parts.logger;
     this.nodeId = parts.nodeId;
+    this.snmpTelemetry = new SnmpEngineTelemetry(parts.engine, parts.logger);
   }
 
   /** The polling stage (enrichment and/or polling roles). */
@@ -244,6 +258,8 @@ export class PanoptesNode {
       for (const file of files) {
         const consumer = new JsonlConsumer({
           bus,
+          logger,
+          deadLetterTopic: topics.deadLetter(config.site),
           topic: topics.processed(config.site),
           groupId: `${config.site}-jsonl${n === 0 ? '' : `-${n}`}`,
           file,
@@ -255,17 +271,20 @@ export class PanoptesNode {
       }
       const ic = config.consumers.influx;
       if (ic !== undefined) {
+        const token = influxToken(config);
         const consumer = new InfluxConsumer({
           bus,
           topic: topics.processed(config.site),
-          deadLetterTopic: topics.processedDeadLetter(config.site),
+          deadLetterTopic: topics.deadLetter(config.site),
           groupId: `${config.site}-influx`,
           url: ic.url,
           org: ic.org,
           bucket: ic.bucket,
-          ...(ic.token === undefined ? {} : { token: ic.token }),
+          ...(token === undefined ? {} : { token }),
           batchSize: ic.batch_size,
           flushIntervalMs: ic.flush_interval_ms,
+          // Within the process's shutdown grace, leaving time for the rest to stop.
+          stopTimeoutMs: Math.max(1000, (config.shutdown_grace_seconds - 10) * 1000),
           logger,
         });
         await consumer.start();
@@ -297,6 +316,8 @@ export class PanoptesNode {
         runPolling: roles.has('polling'),
         groupId: roles.has('polling') ? `${config.site}-pollers` : `${config.site}-enrichers`,
         ...(config.bus.global_topic ? { globalTopic: GLOBAL_METRICS_TOPIC } : {}),
+        maxResourceBytes: config.limits.max_resource_bytes,
+        maxRecordBytes: config.limits.max_record_bytes,
       });
       stage.setPlugins(loader.plugins);
       cleanups.push(() => stage.stop());
@@ -351,6 +372,16 @@ export class PanoptesNode {
       polling?.setPlugins(plugins);
       discovery?.setPlugins(plugins);
     });
+    node.startProbing(config.health.probe_interval_seconds * 1000);
+    if (store instanceof RedisStore && polling !== undefined && roles.has('enrichment')) {
+      // Redis back after an outage may have lost its data (no persistence): enrich again now
+      // rather than at the next scheduled run, spread over a few seconds.
+      const stage = polling;
+      store.health.onChange((state, was) => {
+        if (state === 'up' && was === 'down')
+          stage.enrichment.rerunAll(REENRICH_SPREAD_MS, 'the store is back after an outage');
+      });
+    }
     logger.info({ site: config.site, roles: [...roles], node: nodeId, devices: expected }, 'node running');
     if (everything) logger.info({ site: config.site, devices: expected }, 'pipeline running');
     return node;
@@ -379,122 +410,65 @@ export class PanoptesNode {
     };
   }
 
-  /** Prometheus samples of this node's counters (bounded labels: stage and kind). */
+  /** The parts with telemetry of their own: bus, store, SNMP engine, stages, consumers. */
+  private parts(): Telemetry[] {
+    const out: Telemetry[] = [];
+    out.push(this.bus);
+    if (this.store instanceof RedisStore) out.push(this.store);
+    if (this.pollingStage !== undefined) out.push(this.snmpTelemetry, this.pollingStage);
+    if (this.discoveryStage !== undefined) out.push(this.discoveryStage);
+    out.push(...this.consumers);
+    if (this.influx !== undefined) out.push(this.influx);
+    return out;
+  }
+
+  /** Prometheus samples of this node: what each part reports (bounded labels: stage and kind). */
   metrics(): MetricSample[] {
-    const out: MetricSample[] = [];
-    const add = (
-      name: string,
-      help: string,
-      type: 'counter' | 'gauge',
-      value: number,
-      labels?: Record<string, string>,
-    ): void => {
-      out.push({ name, help, type, value, ...(labels === undefined ? {} : { labels }) });
-    };
-    add('panoptes_up', 'Seconds since this node started.', 'gauge', (Date.now() - this.startedAt) / 1000);
-    const d = this.discoveryStage?.stats;
-    if (d !== undefined) {
-      add('panoptes_discovery_runs_total', 'Discovery plugin runs.', 'counter', d.runs);
-      add('panoptes_discovery_errors_total', 'Discovery runs that failed.', 'counter', d.failures);
-      add('panoptes_discovery_sent_total', 'Resources published (new or changed).', 'counter', d.published);
-      add(
-        'panoptes_discovery_dropped_total',
-        'Discovered resources dropped as invalid.',
-        'counter',
-        d.invalid,
-      );
-      add('panoptes_discovery_removed_total', 'Resources removed after their TTL.', 'counter', d.removed);
-    }
-    const ps = this.pollingStage;
-    if (ps !== undefined) {
-      add('panoptes_polling_resources', 'Resources this node holds.', 'gauge', ps.resources);
-      add(
-        'panoptes_polling_received_total',
-        'Resource records received.',
-        'counter',
-        ps.stats.resourcesReceived,
-      );
-      add('panoptes_polling_sent_total', 'Metrics groups published.', 'counter', ps.stats.groupsPublished);
-      add('panoptes_polling_metrics_sent_total', 'Metrics published.', 'counter', ps.stats.metricsPublished);
-      add(
-        'panoptes_polling_dropped_total',
-        'Invalid resource records and metrics groups dropped.',
-        'counter',
-        ps.stats.resourcesInvalid + ps.stats.groupsInvalid,
-      );
-      for (const [kind, agent] of [
-        ['polling', ps.polling],
-        ['enrichment', ps.enrichment],
-      ] as const) {
-        for (const [status, n] of Object.entries(agent.stats)) {
-          add('panoptes_plugin_runs_total', 'Plugin ticks by outcome.', 'counter', n, { kind, status });
-        }
-      }
-      const t = this.engine.stats;
-      add('panoptes_snmp_sent_total', 'SNMP datagrams sent, retries included.', 'counter', t.sent);
-      add(
-        'panoptes_snmp_timeouts_total',
-        'SNMP requests that timed out after their retries.',
-        'counter',
-        t.timeouts,
-      );
-      add('panoptes_snmp_in_flight', 'SNMP requests in flight.', 'gauge', t.inFlight);
-    }
-    for (const c of this.consumers) {
-      add('panoptes_consumer_sent_total', 'Records written by a consumer.', 'counter', c.written, {
-        consumer: 'jsonl',
+    const out: MetricSample[] = [
+      {
+        name: 'panoptes_up',
+        help: 'Seconds since this node started.',
+        type: 'gauge',
+        value: (Date.now() - this.startedAt) / 1000,
+      },
+    ];
+    for (const part of this.parts()) out.push(...part.metrics());
+    for (const d of this.dependencies()) {
+      out.push({
+        name: 'panoptes_dependency_up',
+        help: 'Dependency state: 1 up, 0.5 degraded, 0 down or not reached yet.',
+        type: 'gauge',
+        value: d.state === 'up' ? 1 : d.state === 'degraded' ? 0.5 : 0,
+        labels: { dependency: d.name },
       });
-    }
-    if (this.influx !== undefined) {
-      const i = this.influx.stats;
-      add('panoptes_consumer_received_total', 'Records received by a consumer.', 'counter', i.received, {
-        consumer: 'influx',
-      });
-      add('panoptes_consumer_sent_total', 'Records written by a consumer.', 'counter', i.written, {
-        consumer: 'influx',
-      });
-      add(
-        'panoptes_consumer_dropped_total',
-        'Records sent to the dead-letter topic.',
-        'counter',
-        i.deadLettered,
-        { consumer: 'influx' },
-      );
-      add('panoptes_consumer_errors_total', 'Failed writes (retried).', 'counter', i.writeErrors, {
-        consumer: 'influx',
-      });
-    }
-    if (this.bus instanceof KafkaBus) {
-      const b = this.bus.stats;
-      add('panoptes_bus_sent_total', 'Messages published to Kafka.', 'counter', b.published);
-      add(
-        'panoptes_bus_errors_total',
-        'Failed publish requests and handler errors.',
-        'counter',
-        b.publishErrors + b.handlerErrors,
-      );
-      add(
-        'panoptes_bus_dropped_total',
-        'Messages skipped after their handler kept failing.',
-        'counter',
-        b.skipped,
-      );
-      add('panoptes_bus_received_total', 'Messages handled.', 'counter', b.delivered);
-      add(
-        'panoptes_bus_consumer_lag',
-        'Messages behind the end of the assigned partitions.',
-        'gauge',
-        b.consumerLag,
-      );
-    } else if (this.bus instanceof MemoryBus) {
-      add(
-        'panoptes_bus_dropped_total',
-        'Messages dropped by in-process retention.',
-        'counter',
-        this.bus.stats.droppedByRetention,
-      );
     }
     return out;
+  }
+
+  /** Every dependency of the node's parts, with its state and since when (for /readyz). */
+  dependencies(): DependencyStatus[] {
+    return this.parts().flatMap((p) => p.dependencies?.() ?? []);
+  }
+
+  /** Asks every part to check its dependencies now (they also are, every probe interval). */
+  async probe(): Promise<void> {
+    await Promise.all(this.parts().map((p) => p.probe?.() ?? Promise.resolve()));
+  }
+
+  private startProbing(intervalMs: number): void {
+    let running = false;
+    const tick = (): void => {
+      if (running) return;
+      running = true;
+      this.probe()
+        .catch((e: unknown) => this.logger.error({ err: errorMessage(e) }, 'health probe failed'))
+        .finally(() => {
+          running = false;
+        });
+    };
+    tick();
+    this.probeTimer = setInterval(tick, intervalMs);
+    this.probeTimer.unref();
   }
 
   /** Stops every stage, flushing: see the file comment. Safe to call more than once. */
@@ -504,6 +478,7 @@ export class PanoptesNode {
   }
 
   private async doStop(): Promise<void> {
+    clearInterval(this.probeTimer);
     this.pluginSubscription?.unsubscribe();
     this.loader.close();
     await this.discoveryStage?.stop();

@@ -13,6 +13,10 @@
  *   metrics group a plugin returns that fails validation is logged and dropped, the rest of the
  *   run is published.
  */
+import { deadLetterRecord } from '../bus/dead-letter.js';
+import { errorMessage } from '../errors.js';
+import { SampleList } from '../telemetry.js';
+import type { MetricSample, Telemetry } from '../telemetry.js';
 import { hostname } from 'node:os';
 import type { BusMessage, MessageBus, Subscription, TopicPartition } from '../bus/bus.js';
 import type { TopicNames } from '../bus/topics.js';
@@ -63,7 +67,14 @@ export interface PollingStageOptions {
   readonly checkpointCounters?: boolean;
   /** Also publish every metrics group to this topic (Panoptes' global `panoptes-metrics`). */
   readonly globalTopic?: string;
+  /** A resource record larger than this is refused (dead-lettered), bytes. Default 65536. */
+  readonly maxResourceBytes?: number;
+  /** A metrics group larger than this (JSON) is not published (logged, counted), bytes. Default 1 MiB. */
+  readonly maxRecordBytes?: number;
 }
+
+/** Bad resource records already reported (topic, partition, offset), so a re-read does not repeat them. */
+const MAX_REMEMBERED_REJECTIONS = 100_000;
 
 export interface PollingStageStats {
   /** Resource records received (upserts and tombstones). */
@@ -74,8 +85,10 @@ export interface PollingStageStats {
   groupsPublished: number;
   /** Metrics in the groups published. */
   metricsPublished: number;
-  /** Metrics groups dropped because they failed validation. */
+  /** Metrics groups dropped because they failed validation or were too large. */
   groupsInvalid: number;
+  /** Resource records dead-lettered (invalid, too large, another site's). */
+  resourcesDeadLettered: number;
 }
 
 /** The resource a polling node adds for itself. */
@@ -93,14 +106,17 @@ export function pollerResource(site: string, nodeId: string, now = Date.now()): 
   };
 }
 
-export class PollingStage {
+export class PollingStage implements Telemetry {
   readonly stats: PollingStageStats = {
     resourcesReceived: 0,
     resourcesInvalid: 0,
     groupsPublished: 0,
     metricsPublished: 0,
     groupsInvalid: 0,
+    resourcesDeadLettered: 0,
   };
+  /** Bad resource records already reported, by topic[partition]@offset. */
+  private readonly rejected = new Set<string>();
   readonly enrichment: PollingAgent;
   readonly polling: PollingAgent;
   private readonly options: PollingStageOptions;
@@ -109,6 +125,51 @@ export class PollingStage {
   /** Which partition each resource came from, to drop them when the partition is revoked. */
   private readonly partitionOf = new Map<string, string>();
   private stopping = false;
+
+  metrics(): MetricSample[] {
+    const out = new SampleList()
+      .add('panoptes_polling_resources', 'Resources this node holds.', 'gauge', this.resources)
+      .add(
+        'panoptes_polling_received_total',
+        'Resource records received.',
+        'counter',
+        this.stats.resourcesReceived,
+      )
+      .add('panoptes_polling_sent_total', 'Metrics groups published.', 'counter', this.stats.groupsPublished)
+      .add(
+        'panoptes_polling_metrics_sent_total',
+        'Metrics published.',
+        'counter',
+        this.stats.metricsPublished,
+      )
+      .add(
+        'panoptes_polling_dropped_total',
+        'Invalid resource records and metrics groups dropped.',
+        'counter',
+        this.stats.resourcesInvalid + this.stats.groupsInvalid,
+      )
+      .add(
+        'panoptes_polling_dead_lettered_total',
+        'Resource records sent to the dead-letter topic (invalid, too large, another site).',
+        'counter',
+        this.stats.resourcesDeadLettered,
+      )
+      .add(
+        'panoptes_polling_guard_fallbacks_total',
+        "Runs that went ahead on this node's own guards because the store did not answer.",
+        'counter',
+        this.polling.guardFallbacks + this.enrichment.guardFallbacks,
+      );
+    for (const [kind, agent] of [
+      ['polling', this.polling],
+      ['enrichment', this.enrichment],
+    ] as const) {
+      for (const [status, n] of Object.entries(agent.stats)) {
+        out.add('panoptes_plugin_runs_total', 'Plugin ticks by outcome.', 'counter', n, { kind, status });
+      }
+    }
+    return out.samples;
+  }
 
   constructor(options: PollingStageOptions) {
     this.options = options;
@@ -223,22 +284,64 @@ export class PollingStage {
       ]);
       return;
     }
+    const maxBytes = this.options.maxResourceBytes ?? 65_536;
+    if (message.value.length > maxBytes) {
+      await this.reject(
+        message,
+        where,
+        `resource record is ${message.value.length} bytes, more than limits.max_resource_bytes (${maxBytes})`,
+      );
+      return;
+    }
     let parsed;
     try {
       parsed = parseResource(parseJson(message.value.toString('utf8'), where), where);
     } catch (e) {
-      parsed = { ok: false as const, issues: [{ path: where, message: String(e) }] };
+      parsed = { ok: false as const, issues: [{ path: where, message: errorMessage(e) }] };
     }
     if (!parsed.ok) {
-      this.stats.resourcesInvalid++;
-      this.options.logger.warn(
-        { record: where, key: message.key, issues: parsed.issues.map((i) => `${i.path}: ${i.message}`) },
-        'resource record is invalid; skipped',
+      await this.reject(
+        message,
+        where,
+        `resource record is invalid: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      );
+      return;
+    }
+    if (parsed.value.resource_site !== this.options.site) {
+      await this.reject(
+        message,
+        where,
+        `resource ${parsed.value.resource_id} belongs to site ${parsed.value.resource_site}, not ${this.options.site}`,
       );
       return;
     }
     this.partitionOf.set(parsed.value.resource_id, `${message.topic}[${message.partition}]`);
     this.upsert(parsed.value, true);
+  }
+
+  /**
+   * A resource record this node will not poll: logged and dead-lettered the first time this
+   * process reads it (the table is read again at every rebalance), counted every time.
+   */
+  private async reject(message: BusMessage, where: string, reason: string): Promise<void> {
+    this.stats.resourcesInvalid++;
+    if (this.rejected.has(where)) return;
+    if (this.rejected.size >= MAX_REMEMBERED_REJECTIONS) this.rejected.clear();
+    this.rejected.add(where);
+    const { bus, topics, site, logger } = this.options;
+    logger.warn(
+      { record: where, key: message.key, reason: reason.slice(0, 1000) },
+      `resource record refused: ${reason.slice(0, 300)}`,
+    );
+    try {
+      await bus.publish(topics.deadLetter(site), [deadLetterRecord({ message, reason }, 'polling')]);
+      this.stats.resourcesDeadLettered++;
+    } catch (e) {
+      logger.error(
+        { record: where, err: errorMessage(e) },
+        'could not dead-letter a refused resource record',
+      );
+    }
   }
 
   private async publish(
@@ -249,6 +352,7 @@ export class PollingStage {
     const { bus, topics, site, logger } = this.options;
     const messages: { key: string; value: string }[] = [];
     let metrics = 0;
+    const maxBytes = this.options.maxRecordBytes ?? 1024 * 1024;
     groups.forEach((group, i) => {
       // Plugins are code we do not control: what they return is checked like any input.
       const parsed = checkMetricsGroup(group, `${plugin.definition.name}[${i}]`);
@@ -264,8 +368,23 @@ export class PollingStage {
         );
         return;
       }
+      const text = metricsGroupToJsonText(parsed.value);
+      if (text.length > maxBytes) {
+        this.stats.groupsInvalid++;
+        logger.warn(
+          {
+            plugin: plugin.definition.name,
+            resource: resource.resource_id,
+            group: group.metrics_group_type,
+            bytes: text.length,
+            limit: maxBytes,
+          },
+          'metrics group larger than limits.max_record_bytes; dropped',
+        );
+        return;
+      }
       metrics += group.metrics.length;
-      messages.push({ key: resource.resource_id, value: metricsGroupToJsonText(parsed.value) });
+      messages.push({ key: resource.resource_id, value: text });
     });
     if (messages.length === 0) return;
     await bus.publish(topics.processed(site), messages);

@@ -20,10 +20,14 @@
  * RedisStore.connect() waits until the server answers (or fails within connectTimeoutMs); the
  * constructor returns at once and commands queue until the connection is ready.
  */
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { DependencyHealth } from '../telemetry.js';
+import type { DependencyStatus, MetricSample, Telemetry } from '../telemetry.js';
 import type { KeyValueStore, SetOptions, StoreEntry } from './store.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -41,6 +45,12 @@ export interface RedisStoreOptions {
   /** TCP connect timeout of a created client, and how long connect() waits for ready. Default 5000. */
   readonly connectTimeoutMs?: number;
   readonly logger?: Logger;
+  /** ACL user of a created client (a user in the URL wins). */
+  readonly username?: string;
+  /** Password of a created client (a password in the URL wins). Never logged. */
+  readonly password?: string;
+  /** TLS options of a created client; a rediss:// URL without them uses TLS with the system CAs. */
+  readonly tls?: ConnectionOptions;
 }
 
 const EXTEND_LOCK_LUA = `
@@ -92,16 +102,33 @@ function isWrongType(e: unknown): boolean {
 
 /**
  * ioredis attaches the failed command (name and arguments) to a reply error; the arguments may
- * hold a value, e.g. a secret being SET. Keeps the first argument (the key of most commands).
+ * hold a value, e.g. a secret being SET. Keeps the first argument (the key of most commands),
+ * none of AUTH and HELLO (their arguments are credentials).
  */
 function redactCommandArgs(e: unknown): unknown {
   if (typeof e !== 'object' || e === null || !('command' in e)) return e;
   const command = e.command;
   if (typeof command === 'object' && command !== null && 'args' in command && Array.isArray(command.args)) {
+    const name = 'name' in command && typeof command.name === 'string' ? command.name.toLowerCase() : '';
+    const keep = name === 'auth' || name === 'hello' ? -1 : 0;
     const args: unknown[] = command.args;
-    command.args = args.map((a, i) => (i === 0 ? a : '[redacted]'));
+    command.args = args.map((a, i) => (i === keep ? a : '[redacted]'));
   }
   return e;
+}
+
+/**
+ * A connection error that retrying cannot cure: credentials refused, or a server certificate
+ * that does not verify. connect() gives up on it at once.
+ */
+function isPermanentConnectError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (/^(WRONGPASS|NOAUTH|NOPERM)\b/.test(e.message)) return true;
+  const code = (e as NodeJS.ErrnoException).code;
+  return (
+    typeof code === 'string' &&
+    /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID/.test(code)
+  );
 }
 
 /** The first error in a pipeline's replies, with its index; throws if the pipeline was discarded. */
@@ -136,7 +163,8 @@ async function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
     };
     const onReady = (): void => finish();
     const onError = (e: unknown): void => {
-      lastError = e;
+      lastError = redactCommandArgs(e);
+      if (isPermanentConnectError(e)) finish('refused');
     };
     const onEnd = (): void => finish('connection closed');
     const timer = setTimeout(() => finish(`not ready within ${timeoutMs} ms`), timeoutMs);
@@ -147,7 +175,16 @@ async function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
   });
 }
 
-export class RedisStore implements KeyValueStore {
+/** How long probe() waits for PONG, ms. */
+const PROBE_TIMEOUT_MS = 3000;
+
+export class RedisStore implements KeyValueStore, Telemetry {
+  /**
+   * `redis`: up when the connection is ready and answers PING; down when it is lost (ioredis
+   * reconnects by itself) or PING goes unanswered. Changes are logged once (telemetry.ts);
+   * each reconnection error only at debug level.
+   */
+  readonly health: DependencyHealth;
   private readonly client: Redis;
   private readonly scripts: LockScripts;
   /** Where the client connects, password redacted. */
@@ -174,6 +211,18 @@ export class RedisStore implements KeyValueStore {
       this.client = RedisStore.createClient(url, this.url, options, false);
       this.ownsClient = true;
     }
+    const logger = options.logger ?? silentLogger;
+    this.health = new DependencyHealth('redis', logger, {
+      state: this.client.status === 'ready' ? 'up' : 'starting',
+    });
+    this.client.on('ready', () => this.health.up(`connected to ${this.url}`));
+    this.client.on('error', (e: unknown) => {
+      logger.debug({ url: this.url, err: errorMessage(e) }, 'Redis connection error');
+      if (this.client.status !== 'ready') this.health.down(`${this.url}: ${errorMessage(e)}`);
+    });
+    this.client.on('close', () => {
+      if (!this.closed) this.health.down(`connection to ${this.url} lost; reconnecting`);
+    });
     this.client.defineCommand('panoptesExtendLock', { numberOfKeys: 1, lua: EXTEND_LOCK_LUA });
     this.client.defineCommand('panoptesReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK_LUA });
     this.scripts = this.client as Redis & LockScripts;
@@ -195,10 +244,16 @@ export class RedisStore implements KeyValueStore {
       await waitUntilReady(client, timeoutMs);
     } catch (e) {
       if (owned) client.disconnect();
-      throw new PanoptesError('STORE_ERROR', `cannot connect to Redis at ${store.url}: ${errorMessage(e)}`, {
-        cause: e,
-        details: { url: store.url },
-      });
+      const user = options.username === undefined ? '' : ` as user ${options.username}`;
+      throw new PanoptesError(
+        'STORE_ERROR',
+        `cannot connect to Redis at ${store.url}${user}: ${errorMessage(e)}`,
+        {
+          cause: e,
+          details: { url: store.url },
+          retryable: !(e instanceof Error && isPermanentConnectError(e.cause)),
+        },
+      );
     }
     options.logger?.info({ url: store.url }, 'connected to Redis');
     return store;
@@ -213,11 +268,15 @@ export class RedisStore implements KeyValueStore {
     const client = new Redis(url, {
       connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       lazyConnect: lazy,
+      ...(options.username === undefined ? {} : { username: options.username }),
+      ...(options.password === undefined ? {} : { password: options.password }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
     // Without a listener ioredis prints every connection error to the console; ioredis keeps
     // reconnecting by itself, and commands fail (STORE_ERROR) once their retries run out.
+    // (The store's health listener logs the outage once; see RedisStore.health.)
     client.on('error', (e: unknown) => {
-      options.logger?.warn({ url: safeUrl, err: errorMessage(e) }, 'Redis connection error');
+      options.logger?.debug({ url: safeUrl, err: errorMessage(e) }, 'Redis connection error');
     });
     return client;
   }
@@ -413,6 +472,36 @@ export class RedisStore implements KeyValueStore {
     return this.attempt('lock release (script)', key, async () => {
       return (await this.scripts.panoptesReleaseLock(key, owner)) === 1;
     });
+  }
+
+  /** PING within PROBE_TIMEOUT_MS sets the health up, else down. */
+  async probe(): Promise<void> {
+    if (this.closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.client.ping(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no PONG within ${PROBE_TIMEOUT_MS} ms`)),
+            PROBE_TIMEOUT_MS,
+          );
+        }),
+      ]);
+      this.health.up(`answering at ${this.url}`);
+    } catch (e) {
+      this.health.down(`${this.url}: ${errorMessage(e)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  dependencies(): DependencyStatus[] {
+    return [this.health.status()];
+  }
+
+  metrics(): MetricSample[] {
+    return [];
   }
 
   async close(): Promise<void> {

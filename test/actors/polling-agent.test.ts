@@ -14,6 +14,7 @@ import {
   pollingPlugin,
   resource,
 } from '../support/polling-fixtures.js';
+import { captureLogger } from '../support/capture-logger.js';
 import { RecordingAgent } from '../support/recording-agent.js';
 import { advance, deferred, settle, useVirtualTime } from '../support/virtual-time.js';
 
@@ -600,14 +601,16 @@ describe('PollingAgent: changes', () => {
   });
 
   it("does not lose a setPlugins update when a resource actor's mailbox is full of ticks", async () => {
-    // A store outage: reads hang, so the actor is stuck in its first tick and its ticks pile up.
+    // The guards hang (the store bounds them now, so this stands for any step that hangs): the
+    // actor is stuck in its first tick and its ticks pile up.
     const outage = deferred();
     let down = true;
-    const store = new MemoryStore({ now: () => Date.now(), sweepIntervalMs: 0 });
-    const h = new Harness(
-      { mailboxSize: 2, store: slowReads(store, 0, () => (down ? outage.promise : Promise.resolve())) },
-      store,
-    );
+    const h = new Harness({ mailboxSize: 2 });
+    const acquire = h.agent.acquire.bind(h.agent);
+    h.agent.acquire = async (...args) => {
+      if (down) await outage.promise;
+      return acquire(...args);
+    };
     const polls: { plugin: string; at: number }[] = [];
     const poll = (name: string) => (): Promise<readonly MetricsGroup[]> => {
       polls.push({ plugin: name, at: Date.now() });
@@ -748,4 +751,93 @@ describe('PollingAgent at scale', () => {
     expect(created + ran).toBeLessThan(25_000);
     expect(stopped).toBeLessThan(10_000);
   }, 60_000);
+});
+
+describe('PollingAgent: outages', () => {
+  it('polls on through a store outage (guards fall back to the actor, logged once at start and end)', async () => {
+    const outage = deferred();
+    let down = true;
+    const store = new MemoryStore({ now: () => Date.now(), sweepIntervalMs: 0 });
+    const { logger, records } = captureLogger();
+    // Every store call hangs while down (as ioredis queues commands while disconnected).
+    const hanging = new Proxy(store, {
+      get(target, prop): unknown {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]): Promise<unknown> => {
+          if (down) await outage.promise;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const h = new Harness({ store: hanging, logger }, store);
+    const calls: { resourceId: string; at: number; ctx: PluginContext }[] = [];
+    h.agent.setPlugins(pluginSet(pollingPlugin(pollingDefinition('p'), recordingPoll(calls))));
+    h.agent.upsertResource(resource('r1'));
+    h.agent.start();
+    await advance(5 * PERIOD);
+    // One poll per period although the store never answered.
+    expect(calls.length).toBeGreaterThanOrEqual(4);
+    expect(h.agent.guardFallbacks).toBe(calls.length);
+    const warned = records.filter((r) => r.msg.startsWith('store unavailable'));
+    expect(warned).toHaveLength(1);
+    down = false;
+    outage.resolve();
+    await advance(2 * PERIOD);
+    expect(records.filter((r) => r.msg.startsWith('store answers again'))).toHaveLength(1);
+    expect(h.kinds('p', 'r1').filter((k) => k !== 'success')).toEqual([]);
+  });
+
+  it('while publishing is blocked, ticks are reported deferred (not queued); afterwards polling resumes one run per slot', async () => {
+    let gate = deferred();
+    let blocked = true;
+    const publishedAt: number[] = [];
+    const h = new Harness({
+      publish: async () => {
+        if (blocked) await gate.promise;
+        publishedAt.push(Date.now());
+      },
+    });
+    const calls: { resourceId: string; at: number; ctx: PluginContext }[] = [];
+    h.agent.setPlugins(pluginSet(pollingPlugin(pollingDefinition('p'), recordingPoll(calls))));
+    h.agent.upsertResource(resource('r1'));
+    h.agent.start();
+    await advance(6 * PERIOD);
+    // The first run's publish hangs; every later tick is deferred, none polled or queued.
+    expect(calls).toHaveLength(1);
+    expect(h.kinds('p', 'r1').filter((k) => k === 'deferred').length).toBeGreaterThanOrEqual(4);
+    expect(h.agent.supervisor.stats.dropped).toBe(0);
+    blocked = false;
+    gate.resolve();
+    gate = deferred();
+    const resumedAt = Date.now();
+    await advance(3 * PERIOD);
+    const after = calls.filter((c) => c.at > resumedAt).map((c) => c.at);
+    // One run per slot after the outage, never back to back.
+    expect(after.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < after.length; i++) expect((after[i] ?? 0) - (after[i - 1] ?? 0)).toBe(PERIOD);
+    expect(publishedAt.length).toBe(calls.length);
+  });
+});
+
+describe('PollingAgent: rerunAll', () => {
+  it('runs every plugin again at once when the store lost its data; not when the store kept it', async () => {
+    const h = new Harness();
+    const calls: { resourceId: string; at: number; ctx: PluginContext }[] = [];
+    h.agent.setPlugins(pluginSet(pollingPlugin(pollingDefinition('p'), recordingPoll(calls))));
+    for (const id of ['r1', 'r2']) h.agent.upsertResource(resource(id));
+    h.agent.start();
+    await advance(PERIOD + 10);
+    expect(calls).toHaveLength(2);
+    // The store kept its last-run keys: nothing runs twice in a period.
+    h.agent.rerunAll(1000, 'test');
+    await advance(2000);
+    expect(calls).toHaveLength(2);
+    expect(h.kinds('p', 'r1')).toContain('skipped_too_soon');
+    // The store lost everything (a restart without persistence): both run again now.
+    for (const key of await h.store.keys('')) await h.store.delete(key);
+    h.agent.rerunAll(1000, 'test');
+    await advance(2000);
+    expect(calls).toHaveLength(4);
+  });
 });

@@ -7,14 +7,14 @@ describe('topicNames', () => {
     expect(DEFAULT_TOPIC_DELIMITER).toBe('-');
     expect(topics.resources('dc1')).toBe('dc1-resources');
     expect(topics.processed('dc1')).toBe('dc1-processed');
-    expect(topics.processedDeadLetter('dc1')).toBe('dc1-processed-dlq');
+    expect(topics.deadLetter('dc1')).toBe('dc1-dead-letter');
   });
 
   it('uses a changed delimiter everywhere', () => {
     const topics = topicNames('.');
     expect(topics.resources('dc1')).toBe('dc1.resources');
     expect(topics.processed('dc2')).toBe('dc2.processed');
-    expect(topics.processedDeadLetter('dc2')).toBe('dc2.processed.dlq');
+    expect(topics.deadLetter('dc2')).toBe('dc2.dead-letter');
     expect(topicNames('__').resources('lab')).toBe('lab__resources');
   });
 

@@ -75,6 +75,10 @@ describe('parseSiteConfig defaults', () => {
       secrets: {},
       polling: { mailbox_size: 16, stop_grace_seconds: 5, enrichment_wait_seconds: 30, heartbeat: true },
       output: { status_interval_seconds: 10 },
+      metrics: { listen_host: '127.0.0.1' },
+      health: { probe_interval_seconds: 5 },
+      limits: { max_resource_bytes: 65_536, max_record_bytes: 1_048_576 },
+      shutdown_grace_seconds: 25,
     });
     expect(config.simulator).toBeUndefined();
     expect(config.snmp.port).toBeUndefined();
@@ -99,6 +103,7 @@ describe('parseSiteConfig defaults', () => {
     for (const [section, values] of Object.entries(sections)) check(section, values);
     check('polling', config.polling);
     check('output', config.output);
+    check('metrics', config.metrics);
     // The simulator's defaults when the section is present.
     check('simulator', parseSiteConfig('site: dc1\nsimulator: {}\n', FILE).simulator ?? {});
     expect(checked).toContain('snmp.max_in_flight_per_device');

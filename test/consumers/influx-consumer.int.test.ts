@@ -23,7 +23,7 @@ import type { Json } from '../model/fixtures.js';
 
 const TOPICS = topicNames();
 const TOPIC = TOPICS.processed('dc1');
-const DLQ = TOPICS.processedDeadLetter('dc1');
+const DLQ = TOPICS.deadLetter('dc1');
 const TOKEN = 'influx-token-must-not-be-logged';
 
 let vm: VictoriaMetricsService;
@@ -441,6 +441,8 @@ describe('InfluxConsumer against a server that refuses some points', () => {
   let server: Server;
   let url: string;
   const requests: { headers: IncomingHttpHeaders; url: string; lines: string[] }[] = [];
+  /** While true, every write is answered 400 (a server-side fault). */
+  let refuseAll = false;
 
   beforeAll(async () => {
     // Answers 400 (as InfluxDB does for a parse error or field type conflict) to any body
@@ -452,7 +454,7 @@ describe('InfluxConsumer against a server that refuses some points', () => {
         const raw = Buffer.concat(chunks);
         const body = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
         requests.push({ headers: req.headers, url: req.url ?? '', lines: body.split('\n') });
-        if (body.includes('poison')) {
+        if (refuseAll || body.includes('poison')) {
           res.writeHead(400, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ code: 'invalid', message: 'unable to parse points: poison' }));
         } else {
@@ -505,5 +507,37 @@ describe('InfluxConsumer against a server that refuses some points', () => {
     );
     await until('offsets committed', () => committedAll().join() === bus.endOffsets(TOPIC).join());
     expect(JSON.stringify(records)).not.toContain(TOKEN);
+  });
+
+  it('a 400 for every record is a server fault: the breaker opens, nothing is dead-lettered, all is written once it accepts again', async () => {
+    bus = new MemoryBus({ partitions: 2 });
+    const { logger, records } = captureLogger();
+    const c = consumer({ url, logger });
+    refuseAll = true;
+    const ids = Array.from({ length: 12 }, (_, i) => `d${i}`);
+    await bus.publish(
+      TOPIC,
+      ids.map((id) => ({
+        key: id,
+        value: groupText({
+          metrics_group_type: 'itest_breaker',
+          resource: resourceJson({ resource_id: id }),
+        }),
+      })),
+    );
+    await c.start();
+    await until('breaker open', () => c.stats.breakerOpened === 1);
+    expect(c.health.current).toBe('down');
+    expect(c.dependencies()[0]?.detail).toMatch(/refuses every record/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(c.stats.deadLettered).toBe(0);
+    expect(c.stats.written).toBe(0);
+    refuseAll = false;
+    await until('all written', () => c.stats.written === 12);
+    expect(c.stats).toMatchObject({ deadLettered: 0, breakerOpened: 1 });
+    expect(c.health.current).toBe('up');
+    expect(records.some((r) => /refuses every record/.test(String(r['msg'])))).toBe(true);
+    expect(records.some((r) => /accepts records again/.test(String(r['msg'])))).toBe(true);
+    await until('offsets committed', () => committedAll().join() === bus.endOffsets(TOPIC).join());
   });
 });

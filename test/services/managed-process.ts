@@ -170,6 +170,14 @@ export class ManagedProcess {
     await rm(this.workDir, { recursive: true, force: true });
   }
 
+  /**
+   * Freezes (SIGSTOP) or resumes (SIGCONT) the process: it keeps its sockets and data but answers
+   * nothing meanwhile, like a hung server or a partitioned network.
+   */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.running) this.child.kill(signal);
+  }
+
   /** Stops the process without removing its work directory (to restart on the same data). */
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!this.running) return;

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PanoptesError } from '../../src/errors.js';
-import { SnmpEngine } from '../../src/snmp/engine.js';
+import { SnmpEngine, answerMismatch } from '../../src/snmp/engine.js';
 import { compareOids } from '../../src/snmp/oid.js';
 import type { SnmpSession, SnmpSessionOptions } from '../../src/snmp/session.js';
 import { PduType, SnmpTag } from '../../src/snmp/types.js';
@@ -156,7 +156,8 @@ describe('walk', () => {
     });
     const e = await failure(session(a, { version: '1' }).walk(`${E}.1`));
     expect(e.code).toBe('SNMP_PROTOCOL');
-    expect(e.message).toContain(`returned OID ${E}.1.1 after ${E}.1.1`);
+    // The answer is refused as an answer to that GETNEXT before the walk looks at it.
+    expect(e.message).toContain(`varbind 1 does not follow ${E}.1.1`);
     expect(a.requests).toHaveLength(2);
   });
 
@@ -237,5 +238,38 @@ describe('get', () => {
     const e = await failure(session(a, { version: '1' }).getBulk(['1.3'], 0, 5));
     expect(e.code).toBe('USAGE');
     expect(a.requests).toHaveLength(0);
+  });
+});
+
+describe('answers that do not match their request', () => {
+  it('are never a success: wrong OIDs for a GET, another community, too many GETBULK varbinds', async () => {
+    const wrongOid = await start(MIB, {
+      mangle: (answer) => answer.map((vb) => ({ ...vb, oid: `${vb.oid}.9` })),
+    });
+    const e1 = await failure(session(wrongOid).get([`${E}.1.1`]));
+    expect(e1.code).toBe('SNMP_PROTOCOL');
+    expect(e1.message).toMatch(/does not match the request .*varbind 1 is/);
+    const tooMany = await start(MIB, {
+      mangle: (answer) => [...answer, ...answer, ...answer],
+    });
+    const e2 = await failure(session(tooMany).getBulk([E], 0, 2));
+    expect(e2.code).toBe('SNMP_PROTOCOL');
+    expect(e2.message).toMatch(/at most 2 asked/);
+  });
+
+  it('another community or version in the answer is a mismatch (answerMismatch)', () => {
+    const msg = {
+      version: 1,
+      community: Buffer.from('public'),
+      pduType: PduType.Response,
+      requestId: 7,
+      errorStatus: 0,
+      errorIndex: 0,
+      varbinds: [{ oid: `${E}.1.1`, type: 2 as const, value: 1 }],
+    };
+    const ask = [PduType.GetRequest, [`${E}.1.1`], 0, 0] as const;
+    expect(answerMismatch(msg, 1, Buffer.from('public'), ...ask)).toBeUndefined();
+    expect(answerMismatch(msg, 1, Buffer.from('secret'), ...ask)).toBe('another community in the answer');
+    expect(answerMismatch(msg, 0, Buffer.from('public'), ...ask)).toMatch(/SNMP version 1 in the answer, 0/);
   });
 });

@@ -210,7 +210,8 @@ export async function runPoll(
     io.err(`${errorMessage(e)}\n`);
     return EXIT.FAILED;
   } finally {
-    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    for (const c of cleanups.reverse())
+      await Promise.resolve(c()).catch((e: unknown) => io.err(`cleanup failed: ${errorMessage(e)}\n`));
   }
 }
 

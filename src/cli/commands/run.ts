@@ -85,14 +85,21 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
       try {
         metrics = await MetricsServer.start({
           port: options.metricsPort,
+          host: config.metrics.listen_host,
           collect: () => node.metrics(),
+          // Liveness: this process answers. Dependencies are for /readyz: a node waiting for
+          // Redis or Kafka to come back is working as it should and must not be restarted.
           health: () => undefined,
+          dependencies: () => node.dependencies(),
         });
       } catch (e) {
         await node.stop();
         throw e;
       }
-      io.logger.info({ port: metrics.port }, 'serving /metrics and /healthz');
+      io.logger.info(
+        { host: config.metrics.listen_host, port: metrics.port },
+        'serving /metrics, /healthz (liveness) and /readyz (dependencies)',
+      );
     }
   } catch (e) {
     if (!isPanoptesError(e)) throw e;
@@ -125,8 +132,27 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
   clearInterval(ticker);
   if (io.tty) io.out('\n');
   io.err(`panoptes ${command}: stopping (finishing runs in flight, flushing outputs)\n`);
+  const graceMs = config.shutdown_grace_seconds * 1000;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([
+    pipeline.stop().then(() => true),
+    new Promise<false>((resolve) => {
+      graceTimer = setTimeout(() => resolve(false), graceMs);
+    }),
+  ]);
+  clearTimeout(graceTimer);
   await metrics?.close();
-  await pipeline.stop();
+  if (!inTime) {
+    io.logger.error(
+      { shutdownGraceSeconds: config.shutdown_grace_seconds, dependencies: pipeline.dependencies() },
+      'stopping took longer than shutdown_grace_seconds: exiting now; what is unfinished is abandoned ' +
+        '(its offsets are not committed, so the next owner reads it again)',
+    );
+    io.err(
+      `panoptes ${command}: stop did not finish within ${config.shutdown_grace_seconds} s (shutdown_grace_seconds); exiting\n`,
+    );
+    return EXIT.FAILED;
+  }
   const end = pipeline.snapshot();
   io.out(
     `stopped after ${((end.at - first.at) / 1000).toFixed(1)} s: ${end.devices} devices, ${end.polls} polls, ` +
@@ -144,13 +170,15 @@ function action(roles: readonly Role[] | undefined, setExitCode: (code: number) 
     process.on('SIGTERM', stop);
     const logger = createLogger('panoptes', undefined, 2);
     try {
-      setExitCode(
-        await runPipeline({ ...opts, ...(roles === undefined ? {} : { roles }) }, controller.signal, {
-          ...processIo,
-          tty: process.stdout.isTTY,
-          logger,
-        }),
+      const code = await runPipeline(
+        { ...opts, ...(roles === undefined ? {} : { roles }) },
+        controller.signal,
+        { ...processIo, tty: process.stdout.isTTY, logger },
       );
+      setExitCode(code);
+      // Everything was flushed or abandoned on purpose: a client library still holding a socket
+      // or timer (one waiting for a server that is down) must not keep the process alive.
+      setTimeout(() => process.exit(code), 1000).unref();
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -181,7 +209,7 @@ export function registerRun(program: Command, setExitCode: (code: number) => voi
       )
       .option(
         '--metrics-port <port>',
-        'serve Prometheus /metrics and /healthz on 127.0.0.1:PORT',
+        'serve Prometheus /metrics and /healthz on PORT of metrics.listen_host (default 127.0.0.1)',
         parsePortOption,
       )
       .action(action([role], setExitCode));
@@ -198,7 +226,7 @@ export function registerRun(program: Command, setExitCode: (code: number) => voi
     .option('--out <file.jsonl>', 'also write every published metrics group to this file, one JSON per line')
     .option(
       '--metrics-port <port>',
-      'serve Prometheus /metrics and /healthz on 127.0.0.1:PORT',
+      'serve Prometheus /metrics and /healthz on PORT of metrics.listen_host (default 127.0.0.1)',
       parsePortOption,
     )
     .addHelpText(
