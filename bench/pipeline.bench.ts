@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { parseSiteConfig } from '../src/config/site-config.js';
 import type { SiteConfig } from '../src/config/site-config.js';
 import { silentLogger } from '../src/log.js';
-import { PanoptesNode } from '../src/stages/node.js';
+import { PanoptesNode } from '../src/node/node.js';
 import { startKafka } from '../test/services/kafka.js';
 import type { KafkaService } from '../test/services/kafka.js';
 import { simulatedResources, writeLabPlugins } from '../test/support/lab.js';

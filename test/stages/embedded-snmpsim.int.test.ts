@@ -22,8 +22,8 @@ import { parseSiteConfig } from '../../src/config/site-config.js';
 import { silentLogger } from '../../src/log.js';
 import { parseJson, parseMetricsGroup } from '../../src/model/index.js';
 import type { MetricType, MetricValue, MetricsGroup } from '../../src/model/index.js';
-import { PanoptesNode } from '../../src/stages/node.js';
-import type { PipelineSnapshot } from '../../src/stages/node.js';
+import { PanoptesNode } from '../../src/node/node.js';
+import type { PipelineSnapshot } from '../../src/node/node.js';
 import { startSnmpsim } from '../services/snmpsim.js';
 import type { SnmpsimService } from '../services/snmpsim.js';
 

@@ -12,9 +12,9 @@ import { silentLogger } from '../../src/log.js';
 import { parseJson } from '../../src/model/index.js';
 import type { MetricsGroup } from '../../src/model/index.js';
 import { SnmpSimulator } from '../../src/sim/simulator.js';
-import { PanoptesNode } from '../../src/stages/node.js';
+import { PanoptesNode } from '../../src/node/node.js';
 import { pluginFile, simulatedResources, writeLabPlugins } from '../support/lab.js';
-import type { PipelineSnapshot } from '../../src/stages/node.js';
+import type { PipelineSnapshot } from '../../src/node/node.js';
 
 const DEVICES = 3;
 const INTERFACES = 8;

@@ -7,47 +7,49 @@
  *
  *   plugins (loader, rescanned) -> discovery stage -> <site>-resources -> polling stage
  *     (enrichment agent, polling agent: ResourceActors, rates, status groups)
- *     -> <site>-processed -> consumers (JSONL file)
+ *     -> <site>-processed -> consumers (JSONL files, InfluxDB)
  *
- * Start order: simulator, plugins, consumers, polling stage (joins the resource table),
- * discovery (first pass), first enrichment runs, then polling. stop() reverses it and flushes:
- * no new runs, runs in flight finish (or are aborted after the grace period), their groups are
- * published, and the consumers write everything published before they close.
+ * Each part is built by a function of its own (backends.ts, consumers.ts, polling.ts,
+ * discovery.ts) and reports its own telemetry; the node joins them. Start order: backends,
+ * simulator, plugins and SNMP engine, consumers, polling stage (joins the resource table),
+ * discovery (first pass), first enrichment runs, then polling. Every part started is put on
+ * one stop list, which stop() (and a start that fails part-way) runs backwards: discovery,
+ * polling (runs in flight finish or are aborted after the grace period, their groups are
+ * published), the consumers write everything published in this process, then the consumers,
+ * plugins and engine, simulator, bus and store close.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Subscription } from 'rxjs';
 import type { MessageBus } from '../bus/bus.js';
-import { KafkaBus } from '../bus/kafka-bus.js';
-import { kafkaSecurity } from '../bus/kafka-security.js';
 import { MemoryBus } from '../bus/memory-bus.js';
-import { GLOBAL_METRICS_TOPIC, topicNames } from '../bus/topics.js';
-import { influxToken } from '../config/credentials.js';
+import { topicNames } from '../bus/topics.js';
 import type { SiteConfig } from '../config/site-config.js';
-import { InfluxConsumer } from '../consumers/influx-consumer.js';
-import { JsonlConsumer } from '../consumers/jsonl-consumer.js';
+import type { InfluxConsumer } from '../consumers/influx-consumer.js';
+import type { JsonlConsumer } from '../consumers/jsonl-consumer.js';
 import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { storeKeys } from '../store/keys.js';
-import { MemoryStore } from '../store/memory-store.js';
-import { redisSecurity } from '../store/redis-security.js';
-import { RedisStore } from '../store/redis-store.js';
-import type { KeyValueStore } from '../store/store.js';
+import type { PluginLoader } from '../plugins/loader.js';
 import type { SnmpSimulator } from '../sim/simulator.js';
 import type { SnmpEngine } from '../snmp/engine.js';
-import type { PluginLoader } from '../plugins/loader.js';
-import { DiscoveryStage } from './discovery-stage.js';
 import { SnmpEngineTelemetry } from '../snmp/engine-telemetry.js';
+import type { DiscoveryStage } from '../stages/discovery-stage.js';
+import { startConfiguredSimulator, startPluginRuntime, storeSecrets } from '../stages/plugin-runtime.js';
+import type { PollingStage } from '../stages/polling-stage.js';
+import { storeKeys } from '../store/keys.js';
+import { RedisStore } from '../store/redis-store.js';
+import type { KeyValueStore } from '../store/store.js';
 import type { DependencyStatus, MetricSample, Telemetry } from '../telemetry.js';
-import { PollingStage } from './polling-stage.js';
-import { startConfiguredSimulator, startPluginRuntime, storeSecrets } from './plugin-runtime.js';
 import { waitFor } from '../wait.js';
+import { openBackends } from './backends.js';
+import { startConsumers } from './consumers.js';
+import { startDiscoveryStage } from './discovery.js';
+import { startPollingStage } from './polling.js';
+import { ALL_ROLES, checkRoles } from './roles.js';
+import type { Role } from './roles.js';
 
-export type Role = 'discovery' | 'enrichment' | 'polling' | 'consumer';
-
-/** Enrichment after the store came back is spread over this long, ms. */
-const REENRICH_SPREAD_MS = 10_000;
-export const ALL_ROLES: readonly Role[] = ['discovery', 'enrichment', 'polling', 'consumer'];
+export { ALL_ROLES } from './roles.js';
+export type { Role } from './roles.js';
 
 export interface NodeOptions {
   readonly config: SiteConfig;
@@ -56,38 +58,6 @@ export interface NodeOptions {
   readonly roles?: readonly Role[];
   /** A JSONL file for every published metrics group (in addition to the configured ones). */
   readonly out?: string;
-}
-
-/** Opens the bus and store the configuration selects. */
-export async function openBackends(
-  config: SiteConfig,
-  logger: Logger,
-): Promise<{ bus: MessageBus; store: KeyValueStore }> {
-  // Every secret and TLS file is read before the first connection, so a missing one fails at once.
-  const kafka = config.bus.type === 'kafka' ? kafkaSecurity(config, logger) : undefined;
-  const redis = config.store.type === 'redis' ? redisSecurity(config, logger) : undefined;
-  const store: KeyValueStore =
-    redis !== undefined
-      ? await RedisStore.connect({ url: config.store.url, logger, ...redis })
-      : new MemoryStore();
-  try {
-    const bus: MessageBus =
-      kafka !== undefined
-        ? new KafkaBus({
-            brokers: config.bus.brokers ?? [],
-            clientId: config.bus.client_id,
-            logger,
-            sessionTimeoutMs: config.bus.session_timeout_ms,
-            maxBufferedMessages: config.bus.max_buffered_messages,
-            lingerMs: config.bus.linger_ms,
-            security: kafka,
-          })
-        : new MemoryBus({ partitions: config.bus.partitions, retention: config.bus.retention });
-    return { bus, store };
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
 }
 
 /** A snapshot of the pipeline's counters. */
@@ -107,7 +77,14 @@ export interface PipelineSnapshot {
   readonly dropped: number;
 }
 
-type Cleanup = () => Promise<void> | void;
+/** One started part, and how it stops. */
+interface StopStep {
+  readonly part: string;
+  readonly stop: () => Promise<void> | void;
+}
+
+/** How long, in one process, the consumers get to write what the polling stage published, ms. */
+const DRAIN_TIMEOUT_MS = 10_000;
 
 interface Parts {
   roles: ReadonlySet<Role>;
@@ -122,6 +99,7 @@ interface Parts {
   store: KeyValueStore;
   logger: Logger;
   nodeId: string;
+  stops: StopStep[];
 }
 
 export class PanoptesNode {
@@ -137,6 +115,8 @@ export class PanoptesNode {
   private readonly pollingStage: PollingStage | undefined;
   private readonly discoveryStage: DiscoveryStage | undefined;
   private readonly logger: Logger;
+  /** Every part started, in start order: stop() runs it backwards. */
+  private readonly stops: StopStep[];
   private pluginSubscription: Subscription | undefined;
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
@@ -156,6 +136,7 @@ export class PanoptesNode {
     this.store = parts.store;
     this.logger = parts.logger;
     this.nodeId = parts.nodeId;
+    this.stops = parts.stops;
     this.snmpTelemetry = new SnmpEngineTelemetry(parts.engine, parts.logger);
   }
 
@@ -173,54 +154,36 @@ export class PanoptesNode {
 
   /**
    * Builds and starts the node's stages; resolves when they run (polling has started). When a
-   * step fails, what was already started is stopped again before the error is thrown.
+   * step fails, what was already started is stopped again, backwards, before the error is thrown.
    */
   static async start(options: NodeOptions): Promise<PanoptesNode> {
-    const cleanups: Cleanup[] = [];
+    const stops: StopStep[] = [];
     try {
-      return await PanoptesNode.build(options, cleanups);
+      return await PanoptesNode.build(options, stops);
     } catch (e) {
-      for (const cleanup of cleanups.reverse()) {
-        try {
-          await cleanup();
-        } catch (inner) {
-          options.logger.warn({ err: String(inner) }, 'cleanup after a failed start failed');
-        }
-      }
+      await runStops(stops, options.logger);
       throw e;
     }
   }
 
-  private static async build(options: NodeOptions, cleanups: Cleanup[]): Promise<PanoptesNode> {
+  private static async build(options: NodeOptions, stops: StopStep[]): Promise<PanoptesNode> {
     const { config, logger } = options;
     const roles = new Set(options.roles ?? ALL_ROLES);
+    checkRoles(config, roles);
     const everything = ALL_ROLES.every((r) => roles.has(r));
-    if (!everything && config.bus.type === 'memory') {
-      throw new PanoptesError(
-        'CONFIG_INVALID',
-        `${config.file}: bus.type memory: a stage on its own needs bus.type kafka to reach the other stages ` +
-          '(the in-process bus works only with panoptes run, every stage in one process)',
-      );
-    }
-    if (!everything && config.store.type === 'memory' && !(roles.has('enrichment') && roles.has('polling'))) {
-      throw new PanoptesError(
-        'CONFIG_INVALID',
-        `${config.file}: store.type memory: this node's stages share enrichment, locks and counter checkpoints ` +
-          'with other processes through the store: use store.type redis',
-      );
-    }
     const keys = storeKeys(config.store.key_prefix);
     const topics = topicNames(config.bus.topic_delimiter);
+
     const { bus, store } = await openBackends(config, logger);
-    cleanups.push(() => store.close());
-    cleanups.push(() => bus.close());
+    stops.push({ part: 'store', stop: () => store.close() });
+    stops.push({ part: 'bus', stop: () => bus.close() });
     await storeSecrets(config, store, keys);
 
     let simulator: SnmpSimulator | undefined;
     if (config.simulator !== undefined && everything) {
       const started = await startConfiguredSimulator(config, logger);
       simulator = started;
-      cleanups.push(() => started.close());
+      stops.push({ part: 'simulator', stop: () => started.close() });
     }
 
     const runtime = await startPluginRuntime(config, {
@@ -230,8 +193,8 @@ export class PanoptesNode {
       ...(simulator === undefined ? {} : { simulatorPort: simulator.port }),
       rescanIntervalMs: config.plugins.rescan_seconds * 1000,
     });
-    cleanups.push(() => runtime.close());
-    const { engine, enrichmentCache, contextFactory, loader } = runtime;
+    stops.push({ part: 'plugins and SNMP engine', stop: () => runtime.close() });
+    const { loader } = runtime;
     const kinds = [...loader.plugins.values()].map((p) => p.kind);
     logger.info(
       {
@@ -246,102 +209,47 @@ export class PanoptesNode {
       logger.warn({ directories: config.plugins.directories }, 'no plugins loaded: nothing will be polled');
     }
 
-    const jsonl: JsonlConsumer[] = [];
-    let influx: InfluxConsumer | undefined;
-    if (roles.has('consumer')) {
-      const files = new Set(
-        [config.output.jsonl, config.consumers.jsonl, options.out].filter(
-          (f): f is string => f !== undefined,
-        ),
-      );
-      let n = 0;
-      for (const file of files) {
-        const consumer = new JsonlConsumer({
-          bus,
-          logger,
-          deadLetterTopic: topics.deadLetter(config.site),
-          topic: topics.processed(config.site),
-          groupId: `${config.site}-jsonl${n === 0 ? '' : `-${n}`}`,
-          file,
-        });
-        n++;
-        await consumer.start();
-        cleanups.push(() => consumer.stop());
-        jsonl.push(consumer);
-      }
-      const ic = config.consumers.influx;
-      if (ic !== undefined) {
-        const token = influxToken(config);
-        const consumer = new InfluxConsumer({
-          bus,
-          topic: topics.processed(config.site),
-          deadLetterTopic: topics.deadLetter(config.site),
-          groupId: `${config.site}-influx`,
-          url: ic.url,
-          org: ic.org,
-          bucket: ic.bucket,
-          ...(token === undefined ? {} : { token }),
-          batchSize: ic.batch_size,
-          flushIntervalMs: ic.flush_interval_ms,
-          // Within the process's shutdown grace, leaving time for the rest to stop.
-          stopTimeoutMs: Math.max(1000, (config.shutdown_grace_seconds - 10) * 1000),
-          logger,
-        });
-        await consumer.start();
-        cleanups.push(() => consumer.stop());
-        influx = consumer;
-      }
+    let polling: PollingStage | undefined;
+    const consumers = roles.has('consumer')
+      ? await startConsumers(config, { bus, topics, logger, out: options.out }, (c) =>
+          stops.push({ part: 'consumer', stop: () => c.stop() }),
+        )
+      : { jsonl: [], influx: undefined };
+    if (consumers.jsonl.length > 0) {
+      // Stopped after polling, before the consumers: in one process, they write all it published.
+      stops.push({
+        part: 'consumers catching up',
+        stop: async () => {
+          if (polling === undefined) return;
+          const published = polling.stats.groupsPublished;
+          for (const c of consumers.jsonl) {
+            if (!(await waitFor(() => c.written + c.invalid >= published, DRAIN_TIMEOUT_MS))) {
+              logger.warn({ written: c.written, published }, 'consumer did not catch up before stopping');
+            }
+          }
+        },
+      });
     }
 
     const nodeId = config.polling.node_id ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
-    let polling: PollingStage | undefined;
     if (roles.has('polling') || roles.has('enrichment')) {
-      const stage = new PollingStage({
-        logger,
-        site: config.site,
-        bus,
-        topics,
-        store,
-        keys,
-        contextFactory,
-        enrichmentCache,
-        nodeId,
-        mailboxSize: config.polling.mailbox_size,
-        stopGraceMs: config.polling.stop_grace_seconds * 1000,
-        enrichmentWaitMs: roles.has('enrichment') ? config.polling.enrichment_wait_seconds * 1000 : 0,
-        heartbeat: config.polling.heartbeat && roles.has('polling'),
-        distributedGuards: config.store.type !== 'memory',
-        checkpointCounters: config.store.type !== 'memory',
-        runEnrichment: roles.has('enrichment'),
-        runPolling: roles.has('polling'),
-        groupId: roles.has('polling') ? `${config.site}-pollers` : `${config.site}-enrichers`,
-        ...(config.bus.global_topic ? { globalTopic: GLOBAL_METRICS_TOPIC } : {}),
-        maxResourceBytes: config.limits.max_resource_bytes,
-        maxRecordBytes: config.limits.max_record_bytes,
-      });
-      stage.setPlugins(loader.plugins);
-      cleanups.push(() => stage.stop());
-      await stage.start();
-      polling = stage;
+      polling = await startPollingStage(
+        config,
+        { roles, bus, store, topics, keys, runtime, logger, nodeId },
+        (stage) => stops.push({ part: 'polling stage', stop: () => stage.stop() }),
+      );
     }
 
     let discovery: DiscoveryStage | undefined;
     let expected = 0;
     if (roles.has('discovery')) {
-      const stage = new DiscoveryStage({
-        logger,
-        bus,
-        topics,
-        store,
-        keys,
-        contextFactory,
-        site: config.site,
-      });
-      cleanups.push(() => stage.stop());
-      stage.setPlugins(loader.plugins);
-      await stage.settled();
-      expected = [...stage.resources().values()].filter((r) => r.resource_site === config.site).length;
-      discovery = stage;
+      const started = await startDiscoveryStage(
+        config,
+        { bus, store, topics, keys, runtime, logger },
+        (stage) => stops.push({ part: 'discovery stage', stop: () => stage.stop() }),
+      );
+      discovery = started.stage;
+      expected = started.resources;
     }
     if (polling !== undefined) {
       if (discovery !== undefined) {
@@ -359,13 +267,14 @@ export class PanoptesNode {
       polling,
       discovery,
       loader,
-      jsonl,
-      influx,
-      engine,
+      jsonl: consumers.jsonl,
+      influx: consumers.influx,
+      engine: runtime.engine,
       bus,
       store,
       logger,
       nodeId,
+      stops,
     });
     // Plugin files changed on disk: every stage takes the new set.
     node.pluginSubscription = loader.plugins$.subscribe((plugins) => {
@@ -373,15 +282,6 @@ export class PanoptesNode {
       discovery?.setPlugins(plugins);
     });
     node.startProbing(config.health.probe_interval_seconds * 1000);
-    if (store instanceof RedisStore && polling !== undefined && roles.has('enrichment')) {
-      // Redis back after an outage may have lost its data (no persistence): enrich again now
-      // rather than at the next scheduled run, spread over a few seconds.
-      const stage = polling;
-      store.health.onChange((state, was) => {
-        if (state === 'up' && was === 'down')
-          stage.enrichment.rerunAll(REENRICH_SPREAD_MS, 'the store is back after an outage');
-      });
-    }
     logger.info({ site: config.site, roles: [...roles], node: nodeId, devices: expected }, 'node running');
     if (everything) logger.info({ site: config.site, devices: expected }, 'pipeline running');
     return node;
@@ -412,8 +312,7 @@ export class PanoptesNode {
 
   /** The parts with telemetry of their own: bus, store, SNMP engine, stages, consumers. */
   private parts(): Telemetry[] {
-    const out: Telemetry[] = [];
-    out.push(this.bus);
+    const out: Telemetry[] = [this.bus];
     if (this.store instanceof RedisStore) out.push(this.store);
     if (this.pollingStage !== undefined) out.push(this.snmpTelemetry, this.pollingStage);
     if (this.discoveryStage !== undefined) out.push(this.discoveryStage);
@@ -471,7 +370,7 @@ export class PanoptesNode {
     this.probeTimer.unref();
   }
 
-  /** Stops every stage, flushing: see the file comment. Safe to call more than once. */
+  /** Stops every part, flushing: see the file comment. Safe to call more than once. */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;
@@ -481,22 +380,17 @@ export class PanoptesNode {
     clearInterval(this.probeTimer);
     this.pluginSubscription?.unsubscribe();
     this.loader.close();
-    await this.discoveryStage?.stop();
-    await this.pollingStage?.stop();
-    // Everything published is on the bus now; in one process, let the consumers write all of it.
-    if (this.pollingStage !== undefined) {
-      const published = this.pollingStage.stats.groupsPublished;
-      for (const c of this.consumers) {
-        if (!(await waitFor(() => c.written >= published, 10_000))) {
-          this.logger.warn({ written: c.written, published }, 'consumer did not catch up before stopping');
-        }
-      }
+    await runStops(this.stops, this.logger);
+  }
+}
+
+/** Runs the stop list backwards; a part that fails to stop is logged and the rest still stop. */
+async function runStops(stops: StopStep[], logger: Logger): Promise<void> {
+  for (const step of stops.splice(0).reverse()) {
+    try {
+      await step.stop();
+    } catch (e) {
+      logger.warn({ part: step.part, err: errorMessage(e) }, 'stopping a part failed');
     }
-    for (const c of this.consumers) await c.stop();
-    await this.influx?.stop();
-    await this.engine.close();
-    await this.simulator?.close();
-    await this.bus.close();
-    await this.store.close();
   }
 }

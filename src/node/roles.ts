@@ -1,0 +1,25 @@
+/** The stages a node runs, and which backends a node of some of them needs. */
+import type { SiteConfig } from '../config/site-config.js';
+import { PanoptesError } from '../errors.js';
+
+export type Role = 'discovery' | 'enrichment' | 'polling' | 'consumer';
+export const ALL_ROLES: readonly Role[] = ['discovery', 'enrichment', 'polling', 'consumer'];
+
+/** A node without every stage talks to the others through Kafka and Redis: a config error otherwise. */
+export function checkRoles(config: SiteConfig, roles: ReadonlySet<Role>): void {
+  const everything = ALL_ROLES.every((r) => roles.has(r));
+  if (!everything && config.bus.type === 'memory') {
+    throw new PanoptesError(
+      'CONFIG_INVALID',
+      `${config.file}: bus.type memory: a stage on its own needs bus.type kafka to reach the other stages ` +
+        '(the in-process bus works only with panoptes run, every stage in one process)',
+    );
+  }
+  if (!everything && config.store.type === 'memory' && !(roles.has('enrichment') && roles.has('polling'))) {
+    throw new PanoptesError(
+      'CONFIG_INVALID',
+      `${config.file}: store.type memory: this node's stages share enrichment, locks and counter checkpoints ` +
+        'with other processes through the store: use store.type redis',
+    );
+  }
+}
