@@ -82,6 +82,14 @@ export interface KafkaBusOptions {
   readonly probeTimeoutMs?: number;
   /** How long close() waits for produce requests in flight, ms. Default 10000. */
   readonly closeTimeoutMs?: number;
+  /**
+   * While the cluster cannot be reached, connecting (the producer, a subscription) keeps
+   * retrying with back-off (1 s doubling to 5 s) until it can or the bus is closed, logging
+   * what it waits for; errors that retrying cannot fix (authentication, unsupported API) still
+   * fail at once. Default false: the first failure throws. Nodes set it, so a stage started
+   * before Kafka starts when Kafka does.
+   */
+  readonly waitForCluster?: boolean;
 }
 
 export interface KafkaBusStats {
@@ -147,6 +155,28 @@ function toBusMessage(topic: string, partition: number, m: KafkaMessage): BusMes
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Errors that waiting cannot fix: credentials refused, an API the cluster does not offer. */
+const FINAL_KAFKA_ERRORS = new Set([
+  'KafkaJSSASLAuthenticationError',
+  'KafkaJSServerDoesNotSupportApiKey',
+  'KafkaJSNonRetriableError',
+  'KafkaJSInvalidArgument',
+]);
+
+/** Whether waiting for the cluster may fix `e` (looks through causes and kafkajs' wrapped errors). */
+export function retriableKafkaError(e: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let x: unknown = e; typeof x === 'object' && x !== null && !seen.has(x);) {
+    seen.add(x);
+    const name = (x as { name?: unknown }).name;
+    if (typeof name === 'string' && FINAL_KAFKA_ERRORS.has(name)) return false;
+    const next =
+      (x as { originalError?: unknown; cause?: unknown }).originalError ?? (x as { cause?: unknown }).cause;
+    x = next;
+  }
+  return true;
+}
 
 export class KafkaBus implements MessageBus, Telemetry {
   readonly stats: KafkaBusStats = {
@@ -322,7 +352,7 @@ export class KafkaBus implements MessageBus, Telemetry {
         retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: Number.MAX_SAFE_INTEGER },
       });
       try {
-        await producer.connect();
+        await this.untilConnected('the producer', () => producer.connect());
       } catch (e) {
         this.connecting = undefined;
         this.health.down(`cannot connect: ${errorMessage(e)}`);
@@ -336,6 +366,33 @@ export class KafkaBus implements MessageBus, Telemetry {
       return producer;
     })();
     return this.connecting;
+  }
+
+  /**
+   * Runs `connect` until it works: once without waitForCluster, else with back-off while the
+   * cluster cannot be reached (see the option), logging the first failure and one per 30 s.
+   */
+  private async untilConnected(what: string, connect: () => Promise<void>): Promise<void> {
+    let lastLog = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await connect();
+        return;
+      } catch (e) {
+        if (this.options.waitForCluster !== true || this.closed || !retriableKafkaError(e)) throw e;
+        const delayMs = Math.min(1000 * 2 ** (attempt - 1), 5000);
+        this.health.down(`waiting for the cluster (${what}): ${errorMessage(e)}`);
+        if (Date.now() - lastLog >= 30_000) {
+          lastLog = Date.now();
+          this.options.logger.warn(
+            { brokers: this.options.brokers, attempt, retryInMs: delayMs, err: errorMessage(e) },
+            `waiting for Kafka (${what}): ${errorMessage(e)}`,
+          );
+        }
+        await sleep(delayMs);
+        if (this.closed) throw e;
+      }
+    }
   }
 
   /** Waits until `n` more messages fit in the buffer (one call larger than the buffer waits for an empty one). */
@@ -521,21 +578,27 @@ export class KafkaBus implements MessageBus, Telemetry {
         }, 1000);
       });
       try {
-        await consumer.connect();
-        await consumer.subscribe({
-          topics: [...options.topics],
-          // A table is never committed (see run below), so every owner starts at the beginning.
-          fromBeginning: options.readFromStartOnAssign === true || (options.fromBeginning ?? false),
+        await this.untilConnected(`group ${options.groupId}`, async () => {
+          try {
+            await consumer.connect();
+            await consumer.subscribe({
+              topics: [...options.topics],
+              // A table is never committed (see run below), so every owner starts at the beginning.
+              fromBeginning: options.readFromStartOnAssign === true || (options.fromBeginning ?? false),
+            });
+          } catch (e) {
+            await consumer
+              .disconnect()
+              .catch((d: unknown) =>
+                this.options.logger.debug(
+                  { group: options.groupId, err: errorMessage(d) },
+                  'Kafka consumer disconnect failed',
+                ),
+              );
+            throw e;
+          }
         });
       } catch (e) {
-        await consumer
-          .disconnect()
-          .catch((d: unknown) =>
-            this.options.logger.debug(
-              { group: options.groupId, err: errorMessage(d) },
-              'Kafka consumer disconnect failed',
-            ),
-          );
         throw new PanoptesError(
           'BUS_ERROR',
           `cannot subscribe group ${options.groupId} to ${options.topics.join(', ')}: ${errorMessage(e)}`,

@@ -39,6 +39,7 @@ import type { PollingStage } from '../stages/polling-stage.js';
 import { storeKeys } from '../store/keys.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { KeyValueStore } from '../store/store.js';
+import { DependencyHealth } from '../telemetry.js';
 import type { DependencyStatus, MetricSample, Telemetry } from '../telemetry.js';
 import { waitFor } from '../wait.js';
 import { openBackends } from './backends.js';
@@ -58,6 +59,28 @@ export interface NodeOptions {
   readonly roles?: readonly Role[];
   /** A JSONL file for every published metrics group (in addition to the configured ones). */
   readonly out?: string;
+  /** Aborting it cancels a start that waits for Redis or Kafka (the start then fails). */
+  readonly signal?: AbortSignal;
+  /**
+   * Dependencies as the start sees them while it waits for them (for /readyz before the node
+   * exists): see NodeStartup.
+   */
+  readonly startup?: NodeStartup;
+}
+
+/** The state of a node's start, for /readyz while it waits for its dependencies. */
+export class NodeStartup {
+  readonly redis: DependencyHealth;
+  readonly node: DependencyHealth;
+
+  constructor(logger: Logger) {
+    this.redis = new DependencyHealth('redis', logger);
+    this.node = new DependencyHealth('node', logger, { detail: 'starting' });
+  }
+
+  dependencies(): DependencyStatus[] {
+    return [this.node.status(), this.redis.status()];
+  }
 }
 
 /** A snapshot of the pipeline's counters. */
@@ -174,9 +197,43 @@ export class PanoptesNode {
     const keys = storeKeys(config.store.key_prefix);
     const topics = topicNames(config.bus.topic_delimiter);
 
-    const { bus, store } = await openBackends(config, logger);
+    const needsStore = roles.has('polling') || roles.has('enrichment') || roles.has('discovery');
+    const { bus, store } = await openBackends(config, logger, {
+      needsStore,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.startup === undefined ? {} : { waiting: options.startup.redis }),
+    });
     stops.push({ part: 'store', stop: () => store.close() });
     stops.push({ part: 'bus', stop: () => bus.close() });
+    // Cancelled while waiting for Kafka (a subscription or the first publish): closing the bus
+    // ends the wait. Only during the start: a running node stops in order.
+    const cancel = (): void => {
+      void bus
+        .close()
+        .catch((e: unknown) => logger.debug({ err: errorMessage(e) }, 'closing the bus failed'));
+    };
+    options.signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      return await PanoptesNode.assemble(options, stops, { roles, everything, keys, topics, bus, store });
+    } finally {
+      options.signal?.removeEventListener('abort', cancel);
+    }
+  }
+
+  private static async assemble(
+    options: NodeOptions,
+    stops: StopStep[],
+    base: {
+      roles: ReadonlySet<Role>;
+      everything: boolean;
+      keys: ReturnType<typeof storeKeys>;
+      topics: ReturnType<typeof topicNames>;
+      bus: MessageBus;
+      store: KeyValueStore;
+    },
+  ): Promise<PanoptesNode> {
+    const { config, logger } = options;
+    const { roles, everything, keys, topics, bus, store } = base;
     await storeSecrets(config, store, keys);
 
     let simulator: SnmpSimulator | undefined;

@@ -144,7 +144,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       child.stdout?.on('data', take);
       child.stderr?.on('data', take);
       stages.push(stage);
-      // Ready when /healthz answers (bounded).
+      // Ready when /readyz says so: every dependency reached, the stage started (bounded).
       const deadline = Date.now() + 30_000;
       for (;;) {
         const code = await Promise.race([
@@ -153,7 +153,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         ]);
         if (code !== 'alive') throw new Error(`${stage.name} exited with ${String(code)}:\n${stage.output}`);
         try {
-          const res = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+          const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
           if (res.ok) break;
         } catch {
           // not listening yet

@@ -18,7 +18,7 @@ import type { Logger } from '../../log.js';
 import { loadSiteConfig } from '../../config/site-config.js';
 import type { SiteConfig } from '../../config/site-config.js';
 import { MetricsServer } from '../../stages/metrics-server.js';
-import { ALL_ROLES, PanoptesNode } from '../../node/node.js';
+import { ALL_ROLES, NodeStartup, PanoptesNode } from '../../node/node.js';
 import type { Role } from '../../node/node.js';
 import type { PipelineSnapshot } from '../../node/node.js';
 import { EXIT, processIo } from '../io.js';
@@ -74,34 +74,45 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
   const command = options.roles === undefined || options.roles.length !== 1 ? 'run' : options.roles[0];
   try {
     config = await loadSiteConfig(options.config);
-    pipeline = await PanoptesNode.start({
-      config,
-      logger: io.logger,
-      ...(options.roles === undefined ? {} : { roles: options.roles }),
-      ...(options.out === undefined ? {} : { out: options.out }),
-    });
+  } catch (e) {
+    if (!isPanoptesError(e)) throw e;
+    io.err(`panoptes ${command}: ${e.message} [${e.code}]\n`);
+    return e.code === 'USAGE' ? EXIT.USAGE : EXIT.FAILED;
+  }
+  // Served from the start: while the node waits for Redis or Kafka, /readyz says what it waits for.
+  const startup = new NodeStartup(io.logger);
+  let node: PanoptesNode | undefined;
+  try {
     if (options.metricsPort !== undefined) {
-      const node = pipeline;
-      try {
-        metrics = await MetricsServer.start({
-          port: options.metricsPort,
-          host: config.metrics.listen_host,
-          collect: () => node.metrics(),
-          // Liveness: this process answers. Dependencies are for /readyz: a node waiting for
-          // Redis or Kafka to come back is working as it should and must not be restarted.
-          health: () => undefined,
-          dependencies: () => node.dependencies(),
-        });
-      } catch (e) {
-        await node.stop();
-        throw e;
-      }
+      metrics = await MetricsServer.start({
+        port: options.metricsPort,
+        host: config.metrics.listen_host,
+        collect: () => node?.metrics() ?? [],
+        // Liveness: this process answers. Dependencies are for /readyz: a node waiting for
+        // Redis or Kafka to come back is working as it should and must not be restarted.
+        health: () => undefined,
+        dependencies: () => node?.dependencies() ?? startup.dependencies(),
+      });
       io.logger.info(
         { host: config.metrics.listen_host, port: metrics.port },
         'serving /metrics, /healthz (liveness) and /readyz (dependencies)',
       );
     }
+    pipeline = await PanoptesNode.start({
+      config,
+      logger: io.logger,
+      signal,
+      startup,
+      ...(options.roles === undefined ? {} : { roles: options.roles }),
+      ...(options.out === undefined ? {} : { out: options.out }),
+    });
+    node = pipeline;
   } catch (e) {
+    await metrics?.close();
+    if (signal.aborted) {
+      io.err(`panoptes ${command}: stopped before it had started\n`);
+      return EXIT.OK;
+    }
     if (!isPanoptesError(e)) throw e;
     io.err(`panoptes ${command}: ${e.message} [${e.code}]\n`);
     return e.code === 'USAGE' ? EXIT.USAGE : EXIT.FAILED;
