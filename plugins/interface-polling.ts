@@ -105,12 +105,28 @@ const INDEX_DIMENSION = 'interface_index';
 type Names = Readonly<Record<string, Readonly<Record<string, EnrichmentValue>>>>;
 
 export class InterfacePollingPlugin implements PollingPlugin {
+  /** Failed enrichment lookups: logged at most once a minute (a store outage fails them all). */
+  private lookupFailures = { loggedAt: Number.NEGATIVE_INFINITY, since: 0 };
+
+  private lookupFailed(ctx: PluginContext, resource: Resource, e: unknown): void {
+    const now = Date.now();
+    if (now - this.lookupFailures.loggedAt < 60_000) {
+      this.lookupFailures.since++;
+      return;
+    }
+    ctx.logger.warn(
+      { resource: resource.resource_id, err: String(e), failedSinceLast: this.lookupFailures.since },
+      'enrichment lookup failed; the device is read for its names instead',
+    );
+    this.lookupFailures = { loggedAt: now, since: 0 };
+  }
+
   async poll(ctx: PluginContext, resource: Resource): Promise<PollResult> {
     const profile = profileOf(ctx);
     const namespace = ctx.config.preload[0]?.namespace ?? DEFAULT_INTERFACE_NAMESPACE;
     // Looked up while the device is polled; a failed lookup is logged and polling reads the names itself.
     const enrichment = ctx.enrichment(resource.resource_id, namespace).catch((e: unknown) => {
-      ctx.logger.warn({ resource: resource.resource_id, err: String(e) }, 'enrichment lookup failed');
+      this.lookupFailed(ctx, resource, e);
       return undefined;
     });
     const session = await ctx.snmp(resource);

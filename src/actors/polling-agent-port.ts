@@ -17,6 +17,11 @@ export type GuardResult =
 export interface RunHandle {
   readonly outcome: Promise<RunOutcome>;
   readonly settled: Promise<void>;
+  /**
+   * Forgets a run that outlived its timeout and still has not returned: stop() no longer waits
+   * for it, and nothing keeps it reachable from here.
+   */
+  writeOff(): void;
 }
 
 export interface PollingAgentPort {

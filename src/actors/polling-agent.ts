@@ -89,9 +89,14 @@ export const FAILURE_LOG_INTERVAL_MS = 300_000;
 /** How long the cross-node guards may take before a run goes ahead without them, ms. */
 export const GUARD_TIMEOUT_MS = 3000;
 
+/** The same while the store is known to be unavailable (after a run went ahead without it), ms. */
+export const GUARD_OUTAGE_WAIT_MS = 300;
+
 export class PollingAgent implements PollingAgentPort {
   /** Runs that went ahead without the store's guards (store failing or slow). */
   guardFallbacks = 0;
+  /** Runs written off: still not returned a period after their timeout (see ResourceActor). */
+  writtenOff = 0;
   private guardOutage: { since: number; runs: number } | undefined;
   private deferrals: { since: number; count: number } | undefined;
   readonly supervisor: Supervisor;
@@ -115,7 +120,11 @@ export class PollingAgent implements PollingAgentPort {
   private polling: LoadedPlugin[] = [];
   private readonly guards: boolean;
   private readonly kinds: ReadonlySet<PluginKind>;
-  private readonly failureLog = new Map<string, { at: number; suppressed: number }>();
+  /**
+   * Failed runs per resource and plugin: when one was last logged, how many were left out since,
+   * and whether a success is still to be logged (the failure that began the episode was).
+   */
+  private readonly failureLog = new Map<string, { at: number; suppressed: number; announced: boolean }>();
   readonly statusGroups: boolean;
   readonly immediateFirstRun: boolean;
   readonly catchUpOverdue: boolean;
@@ -268,10 +277,12 @@ export class PollingAgent implements PollingAgentPort {
       const result = await Promise.race([
         inStore,
         new Promise<never>((_, reject) => {
+          // Once the store is known not to answer, runs do not each wait the whole timeout.
+          const waitMs = this.guardOutage === undefined ? GUARD_TIMEOUT_MS : GUARD_OUTAGE_WAIT_MS;
           timer = setTimeout(() => {
             timedOut = true;
-            reject(new Error(`the store did not answer within ${GUARD_TIMEOUT_MS} ms`));
-          }, GUARD_TIMEOUT_MS);
+            reject(new Error(`the store did not answer within ${waitMs} ms`));
+          }, waitMs);
         }),
       ]);
       if (this.guardOutage !== undefined) {
@@ -373,7 +384,7 @@ export class PollingAgent implements PollingAgentPort {
         const error = `plugin ran longer than its timeout of ${d.timeoutSeconds} s`;
         controller.abort(new Error(`plugin ${d.name} timed out after ${d.timeoutSeconds} s`));
         this.warnFailure(ctx.logger, resource, plugin, 'timeout', new Error(error));
-        resolve({ status: 'timeout', error });
+        resolve({ status: 'timeout', error, stillRunning: true });
       }, d.timeoutSeconds * 1000);
     });
     const settled = ran.then(() => {
@@ -381,7 +392,14 @@ export class PollingAgent implements PollingAgentPort {
       this.running.delete(settled);
     });
     this.running.add(settled);
-    return { outcome: Promise.race([ran, timedOut]), settled };
+    return {
+      outcome: Promise.race([ran, timedOut]),
+      settled,
+      writeOff: () => {
+        this.running.delete(settled);
+        this.writtenOff++;
+      },
+    };
   }
 
   /**
@@ -403,7 +421,7 @@ export class PollingAgent implements PollingAgentPort {
       last.suppressed++;
       return;
     }
-    this.failureLog.set(key, { at: now, suppressed: 0 });
+    this.failureLog.set(key, { at: now, suppressed: 0, announced: true });
     logger.warn(
       {
         resource: resource.resource_id,
@@ -414,6 +432,17 @@ export class PollingAgent implements PollingAgentPort {
         ...(last !== undefined && last.suppressed > 0 ? { suppressedSinceLast: last.suppressed } : {}),
       },
       `${plugin.kind} run failed: ${errorMessage(error)}`,
+    );
+  }
+
+  /** A success after a logged failure says so (once per logged failure). */
+  private noteSuccess(status: RunStatus): void {
+    const entry = this.failureLog.get(`${status.resourceId}\u0000${status.plugin}`);
+    if (entry === undefined || !entry.announced) return;
+    entry.announced = false;
+    this.options.logger.info(
+      { resource: status.resourceId, plugin: status.plugin, failedRunsLeftOut: entry.suppressed },
+      `${status.plugin} on ${status.resourceId} succeeds again`,
     );
   }
 
@@ -428,7 +457,17 @@ export class PollingAgent implements PollingAgentPort {
   async restoreHistory(resource: Resource, plugin: LoadedPlugin): Promise<CounterHistory | undefined> {
     if (this.options.checkpointCounters !== true) return undefined;
     const key = this.options.keys.counters(resource.resource_id, plugin.definition.name);
-    const text = await this.options.store.get(key);
+    // Bounded like the guards: a store that does not answer must not hold the actor.
+    let timer: NodeJS.Timeout | undefined;
+    const text = await Promise.race([
+      this.options.store.get(key),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the store did not answer within ${GUARD_TIMEOUT_MS} ms`)),
+          GUARD_TIMEOUT_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (text === undefined) return undefined;
     try {
       const checkpoint = JSON.parse(text) as CounterCheckpoint;
@@ -475,6 +514,7 @@ export class PollingAgent implements PollingAgentPort {
 
   reportStatus(status: RunStatus): void {
     this.stats[status.status]++;
+    if (status.status === 'success') this.noteSuccess(status);
     // Deferred polls are logged as they begin (the first) and end (the first success after).
     if (status.status === 'deferred') {
       if (this.deferrals === undefined) {

@@ -59,6 +59,13 @@ export type ResourceMessage =
       readonly lockOwner: string | undefined;
     }
   | {
+      /** A run passed its timeout and its plugin has not returned. */
+      readonly type: 'overdue';
+      readonly plugin: string;
+      readonly run: number;
+      readonly writeOff: () => void;
+    }
+  | {
       /** A publish finished (error: why it failed). */
       readonly type: 'published';
       readonly plugin: string;
@@ -85,6 +92,12 @@ interface PluginSlot {
   restored: boolean;
   /** Results of this plugin waiting for the bus. */
   publishing: boolean;
+  /**
+   * The run in flight passed its timeout without returning (its plugin ignores the abort signal):
+   * when, and how to forget it. Ticks meanwhile publish a timeout status; one period after the
+   * timeout the run is written off and the next tick starts a new one.
+   */
+  overdue: { since: number; writeOff: () => void } | undefined;
 }
 
 let runCounter = 0;
@@ -135,7 +148,11 @@ export class ResourceActor extends Actor<ResourceMessage> {
       case 'done':
         return this.done(message);
       case 'settled':
-        return this.settled(message);
+        this.settled(message);
+        return undefined;
+      case 'overdue':
+        this.markOverdue(message);
+        return undefined;
       case 'published':
         return this.published(message);
     }
@@ -167,6 +184,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
         history: old?.history ?? new CounterHistory(),
         restored: old?.restored ?? false,
         publishing: old?.publishing ?? false,
+        overdue: old?.overdue,
       });
     });
     if (this.agent.immediateFirstRun === true || this.agent.catchUpOverdue === true) {
@@ -234,6 +252,24 @@ export class ResourceActor extends Actor<ResourceMessage> {
     const now = this.agent.now();
     const lateness = Math.max(0, now - dueAt);
     const def = slot.plugin.definition;
+    if (slot.inFlight !== 0 && slot.overdue !== undefined) {
+      const overdueMs = now - slot.overdue.since;
+      if (overdueMs >= def.executeFrequencySeconds * 1000) {
+        this.writeOff(slot, overdueMs);
+      } else if (!slot.publishing) {
+        // Silence would hide the hung plugin: every tick it blocks says so.
+        this.startPublish(slot, this.withStatus(slot, [], 'timeout'), {
+          status: 'skipped_in_flight',
+          dueAt,
+          latenessMs: lateness,
+          durationMs: 0,
+          groups: 0,
+          error: `the previous run has not returned ${Math.round(overdueMs / 1000)} s after its timeout`,
+          what: 'publishing the status group',
+        });
+        return;
+      }
+    }
     if (slot.inFlight !== 0) {
       this.report(pluginName, 'skipped_in_flight', dueAt, lateness);
       return;
@@ -286,6 +322,9 @@ export class ResourceActor extends Actor<ResourceMessage> {
     const lockOwner = guard.lockOwner;
     const handle = this.agent.run(resource, slot.plugin, controller);
     void handle.outcome.then((outcome) => {
+      if (outcome.status !== 'success' && outcome.stillRunning === true) {
+        this.sendSelf({ type: 'overdue', plugin: pluginName, run, writeOff: () => handle.writeOff() });
+      }
       this.sendSelf({
         type: 'done',
         plugin: pluginName,
@@ -465,13 +504,48 @@ export class ResourceActor extends Actor<ResourceMessage> {
     return this.slots.find((s) => s.plugin.definition.name === plugin)?.history;
   }
 
-  private async settled(message: Extract<ResourceMessage, { type: 'settled' }>): Promise<void> {
+  private markOverdue(message: Extract<ResourceMessage, { type: 'overdue' }>): void {
+    const slot = this.slots.find((s) => s.plugin.definition.name === message.plugin);
+    if (slot === undefined || slot.inFlight !== message.run) return;
+    slot.overdue = { since: this.agent.now(), writeOff: message.writeOff };
+  }
+
+  /**
+   * Forgets the run in flight, which has not returned a period after its timeout: the slot is
+   * free for the next run, and the hung one no longer holds the node's stop. Its result, if it
+   * ever comes, is dropped; its lock expires by itself.
+   */
+  private writeOff(slot: PluginSlot, overdueMs: number): void {
+    const def = slot.plugin.definition;
+    slot.overdue?.writeOff();
+    this.agent.supervisor.logger.warn(
+      { resource: this.id, plugin: def.name, overdueSeconds: Math.round(overdueMs / 1000) },
+      `${def.name} run on ${this.id} has not returned ${Math.round(overdueMs / 1000)} s after its ` +
+        `timeout of ${def.timeoutSeconds} s (it ignores the abort signal): written off, the next run starts`,
+    );
+    slot.inFlight = 0;
+    slot.controller = undefined;
+    slot.overdue = undefined;
+  }
+
+  private settled(message: Extract<ResourceMessage, { type: 'settled' }>): void {
     const slot = this.slots.find((s) => s.plugin.definition.name === message.plugin);
     if (slot !== undefined && slot.inFlight === message.run) {
       slot.inFlight = 0;
       slot.controller = undefined;
+      slot.overdue = undefined;
     }
-    await this.agent.release(this.resource, message.plugin, message.lockOwner);
+    // Not awaited: a store that does not answer must not hold the actor (its mail, its
+    // publishes); the lease expires by itself.
+    const { plugin, lockOwner } = message;
+    void this.agent
+      .release(this.resource, plugin, lockOwner)
+      .catch((e: unknown) =>
+        this.agent.supervisor.logger.debug(
+          { resource: this.id, plugin, err: errorMessage(e) },
+          'releasing a lock failed; it expires by itself',
+        ),
+      );
   }
 
   protected override onStop(): void {

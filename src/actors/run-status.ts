@@ -45,6 +45,8 @@ export type RunOutcome =
       readonly error: string;
       /** The polling status the failure stands for (default: timeout, or internal error). */
       readonly pollingStatus?: PollingStatusName;
+      /** A timeout whose plugin has not returned (it ignores its abort signal): the run goes on. */
+      readonly stillRunning?: true;
     };
 
 /** The polling status a run's outcome is published with (a failure without one: timeout or internal error). */

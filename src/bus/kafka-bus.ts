@@ -28,7 +28,7 @@
  * subscription with `readFromStartOnAssign` (a resource table) commits nothing, so whoever owns a
  * partition after a rebalance reads it from its start.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs';
 import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -137,6 +137,23 @@ const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs messages that belong to a consumer group's normal life (a member joined or left, so
+ * the group rebalances): logged at debug, so that warnings and errors mean trouble.
+ */
+const ROUTINE_KAFKAJS = /group is rebalancing|re-joining|rejoin is needed/i;
+
+/** The level a kafkajs log entry is written at. */
+export function kafkajsLevel(
+  level: number,
+  message: string,
+  error: unknown,
+): 'error' | 'warn' | 'info' | 'debug' {
+  if (ROUTINE_KAFKAJS.test(message) || (typeof error === 'string' && ROUTINE_KAFKAJS.test(error)))
+    return 'debug';
+  return LEVEL_NAMES[level] ?? 'info';
+}
+
 function toBusMessage(topic: string, partition: number, m: KafkaMessage): BusMessage {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(m.headers ?? {})) {
@@ -230,7 +247,7 @@ export class KafkaBus implements MessageBus, Telemetry {
         () =>
         ({ level, log }: LogEntry) => {
           const { message, ...extra } = log;
-          logger[LEVEL_NAMES[level] ?? 'info'](extra, message);
+          logger[kafkajsLevel(level, message, extra['error'])](extra, message);
         },
     });
   }
@@ -345,6 +362,9 @@ export class KafkaBus implements MessageBus, Telemetry {
     this.connecting ??= (async () => {
       const producer = this.kafka.producer({
         allowAutoTopicCreation: true,
+        // Keys map to partitions as in Kafka's Java client (murmur2), like Panoptes' producers;
+        // named here, which also keeps kafkajs from warning that it is the default.
+        createPartitioner: Partitioners.DefaultPartitioner,
         idempotent: true,
         maxInFlightRequests: 1,
         // An idempotent producer retries until Kafka takes the batch (same sequence number,

@@ -232,6 +232,15 @@ const metricsSchema = z.strictObject({
   listen_host: nonEmpty().default('127.0.0.1'),
 });
 
+const discoverySchema = z.strictObject({
+  /**
+   * Every this many seconds discovery publishes every resource again, changed or not, so the
+   * resources topic holds the whole inventory even where older records were dropped. 0: only
+   * changes are published.
+   */
+  republish_seconds: int(0, 7 * 86_400).default(3600),
+});
+
 const healthSchema = z.strictObject({
   /** How often each part asks its dependencies whether they answer (for /readyz and the log). */
   probe_interval_seconds: int(1, 3600).default(5),
@@ -273,6 +282,7 @@ export const siteConfigSchema = z.strictObject({
   secrets: secretsSchema.default({}),
   simulator: simulatorSchema.optional(),
   polling: pollingSchema.default(pollingSchema.parse({})),
+  discovery: discoverySchema.default(discoverySchema.parse({})),
   output: outputSchema.default(outputSchema.parse({})),
   consumers: consumersSchema.default({}),
   metrics: metricsSchema.default(metricsSchema.parse({})),

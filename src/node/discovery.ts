@@ -33,6 +33,7 @@ export async function startDiscoveryStage(
     keys,
     contextFactory: runtime.contextFactory,
     site: config.site,
+    republishSeconds: config.discovery.republish_seconds,
   });
   started(stage);
   stage.setPlugins(runtime.loader.plugins);

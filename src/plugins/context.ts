@@ -42,6 +42,9 @@ export interface ContextDependencies {
  */
 export const COMMUNITY_METADATA_KEY = 'snmp_community';
 
+/** How long a plugin's enrichment lookup waits for the store, ms. */
+export const ENRICHMENT_LOAD_TIMEOUT_MS = 2000;
+
 /** Reads the enrichment of a resource in a namespace from the store; invalid data is logged and ignored. */
 export function storeEnrichmentLoader(
   store: KeyValueStore,
@@ -50,7 +53,18 @@ export function storeEnrichmentLoader(
 ): (resourceId: string, namespace: string) => Promise<EnrichmentGroup | undefined> {
   return async (resourceId, namespace) => {
     const key = keys.enrichment(resourceId, namespace);
-    const text = await store.get(key);
+    // Bounded: while the store does not answer, a poll goes on without its enrichment (the
+    // plugin reads what it needs itself) instead of waiting for the store to come back.
+    let timer: NodeJS.Timeout | undefined;
+    const text = await Promise.race([
+      store.get(key),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the store did not answer within ${ENRICHMENT_LOAD_TIMEOUT_MS} ms`)),
+          ENRICHMENT_LOAD_TIMEOUT_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (text === undefined) return undefined;
     const parsed = parseEnrichmentGroup(parseJson(text, key));
     if (!parsed.ok) {

@@ -35,6 +35,12 @@ export interface DiscoveryStageOptions {
   readonly contextFactory: ContextFactory;
   /** The site whose pollers this stage feeds: resources of other sites are published but warned about. */
   readonly site: string;
+  /**
+   * Every this many seconds a run publishes every resource it found, changed or not, so the
+   * resources topic holds the whole inventory again even where the cluster dropped older
+   * records (retention on a topic that is not compacted). 0: changes only. Default 3600.
+   */
+  readonly republishSeconds?: number;
   /** Milliseconds since the epoch. Default Date.now. */
   readonly now?: () => number;
 }
@@ -48,6 +54,8 @@ export interface DiscoveryStats {
   invalid: number;
   /** Tombstones published for resources past their TTL. */
   removed: number;
+  /** Resources published again unchanged by the full republish (discovery.republish_seconds). */
+  republished: number;
 }
 
 interface Known {
@@ -63,7 +71,16 @@ function fingerprint(resource: Resource): string {
 }
 
 export class DiscoveryStage implements Telemetry {
-  readonly stats: DiscoveryStats = { runs: 0, failures: 0, published: 0, invalid: 0, removed: 0 };
+  readonly stats: DiscoveryStats = {
+    runs: 0,
+    failures: 0,
+    published: 0,
+    invalid: 0,
+    removed: 0,
+    republished: 0,
+  };
+  /** When each plugin's whole inventory was last published (epoch ms). */
+  private readonly fullPublish = new Map<string, number>();
   private readonly options: DiscoveryStageOptions;
   private readonly now: () => number;
   private plugins = new Map<string, LoadedPlugin>();
@@ -86,7 +103,12 @@ export class DiscoveryStage implements Telemetry {
         d.invalid,
       )
       .add('panoptes_discovery_removed_total', 'Resources removed after their TTL.', 'counter', d.removed)
-      .samples;
+      .add(
+        'panoptes_discovery_republished_total',
+        'Unchanged resources published again by the full republish (discovery.republish_seconds).',
+        'counter',
+        d.republished,
+      ).samples;
   }
 
   constructor(options: DiscoveryStageOptions) {
@@ -250,7 +272,11 @@ export class DiscoveryStage implements Telemetry {
       if (list === undefined) bySite.set(r.resource_site, (list = []));
       list.push({ key: r.resource_id, value });
     };
-    for (const r of changed) add(r, stringifyJson(resourceToJson(r)));
+    const republishMs = (this.options.republishSeconds ?? 3600) * 1000;
+    const lastFull = this.fullPublish.get(name);
+    const full = republishMs > 0 && (lastFull === undefined || now - lastFull >= republishMs);
+    const outgoing = full ? current : changed;
+    for (const r of outgoing) add(r, stringifyJson(resourceToJson(r)));
     for (const r of expired) add(r, null);
     try {
       for (const [s, messages] of bySite) await bus.publish(topics.resources(s), messages);
@@ -272,8 +298,18 @@ export class DiscoveryStage implements Telemetry {
     }
     this.stats.published += changed.length;
     this.stats.removed += expired.length;
+    if (full) {
+      this.fullPublish.set(name, now);
+      this.stats.republished += current.length - changed.length;
+    }
     logger.info(
-      { plugin: name, resources: byId.size, changed: changed.length, removed: expired.length },
+      {
+        plugin: name,
+        resources: byId.size,
+        changed: changed.length,
+        removed: expired.length,
+        ...(full ? { republishedAll: current.length } : {}),
+      },
       'discovery run done',
     );
   }

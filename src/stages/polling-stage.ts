@@ -159,6 +159,12 @@ export class PollingStage implements Telemetry {
         "Runs that went ahead on this node's own guards because the store did not answer.",
         'counter',
         this.polling.guardFallbacks + this.enrichment.guardFallbacks,
+      )
+      .add(
+        'panoptes_polling_runs_written_off_total',
+        'Plugin runs that had not returned a period after their timeout (they ignore the abort signal); the next run started without them.',
+        'counter',
+        this.polling.writtenOff + this.enrichment.writtenOff,
       );
     for (const [kind, agent] of [
       ['polling', this.polling],
@@ -220,6 +226,7 @@ export class PollingStage implements Telemetry {
       readFromStartOnAssign: true,
       handler: (m) => this.onResource(m),
       onRevoked: (tps) => this.onRevoked(tps),
+      onAssigned: (tps) => this.onAssigned(tps),
     });
   }
 
@@ -240,6 +247,16 @@ export class PollingStage implements Telemetry {
     this.stopping = true;
     await this.subscription?.stop();
     await Promise.all([this.polling.stop(), this.enrichment.stop()]);
+  }
+
+  /** Partitions this node now owns (at start, or taken over from a node that left). */
+  private onAssigned(partitions: readonly TopicPartition[]): void {
+    if (this.stopping) return;
+    const names = partitions.map((tp) => `${tp.topic}[${tp.partition}]`);
+    this.options.logger.info(
+      { partitions: names },
+      `partitions assigned: ${names.join(', ')}; polling their resources`,
+    );
   }
 
   /** Stops the actors of the resources of partitions this node no longer owns. */

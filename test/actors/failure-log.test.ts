@@ -77,4 +77,48 @@ describe('failed runs are logged', () => {
     const last = a.warnings().at(-1);
     expect(last).toMatchObject({ resource: 'sw1', suppressedSinceLast: 2 });
   });
+
+  it('a success after a logged failure is logged once ("succeeds again"), not after every flap', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.UTC(2024, 0, 1));
+    const { logger, records } = captureLogger();
+    const store = new MemoryStore();
+    const keys = storeKeys();
+    const agent = new PollingAgent({
+      logger,
+      store,
+      keys,
+      contextFactory: createContextFactory({ logger, store, keys }),
+      publish: () => Promise.resolve(),
+      distributedGuards: false,
+    });
+    const status = (s: 'success' | 'timeout'): void =>
+      agent.reportStatus({
+        resourceId: 'sw1',
+        plugin: 'device-metrics',
+        status: s,
+        dueAt: Date.now(),
+        latenessMs: 0,
+        durationMs: 1,
+        groups: 0,
+      });
+    const plugin = pollingPlugin(pollingDefinition('device-metrics'), () =>
+      Promise.reject(new PanoptesError('SNMP_TIMEOUT', 'no answer')),
+    );
+    const fail = (): Promise<unknown> =>
+      agent.run(resource('sw1'), plugin, new AbortController()).outcome.then(() => status('timeout'));
+    const again = (): Record<string, unknown>[] => records.filter((r) => /succeeds again/.test(r.msg));
+    status('success');
+    expect(again()).toEqual([]);
+    return (async () => {
+      await fail();
+      status('success');
+      expect(again()).toHaveLength(1);
+      expect(again()[0]).toMatchObject({ resource: 'sw1', plugin: 'device-metrics', level: 30 });
+      // A flap within the log interval: its failure is not logged, so neither is its end.
+      await fail();
+      status('success');
+      expect(again()).toHaveLength(1);
+    })();
+  });
 });

@@ -5,6 +5,8 @@ import { PanoptesError } from '../../src/errors.js';
 import type { MetricsGroup, Resource } from '../../src/model/index.js';
 import type { PluginContext } from '../../src/plugins/api.js';
 import type { LoadedPlugin } from '../../src/plugins/loader.js';
+import { createContextFactory } from '../../src/plugins/context.js';
+import { storeKeys } from '../../src/store/keys.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { KeyValueStore } from '../../src/store/store.js';
 import {
@@ -689,6 +691,55 @@ describe('PollingAgent: changes', () => {
     // Regression (fixed): at the timeout the run is considered over (slot no longer in flight, lock released) even
     // though poll() has not returned, so the next tick starts a second poll alongside the first.
     expect(maxRunning).toBe(1);
+  });
+});
+
+describe('PollingAgent: a plugin that never returns', () => {
+  it('logs the timeout, publishes a timeout status every period it blocks, writes the run off one period after its timeout, and polls again once the plugin works', async () => {
+    const { logger, records } = captureLogger();
+    const store = new MemoryStore({ now: () => Date.now(), sweepIntervalMs: 0 });
+    const keys = storeKeys();
+    const h = new Harness(
+      { statusGroups: true, logger, keys, contextFactory: createContextFactory({ logger, store, keys }) },
+      store,
+    );
+    let broken = true;
+    let calls = 0;
+    h.agent.setPlugins(
+      pluginSet(
+        pollingPlugin(pollingDefinition('stuck', { timeout: 10 }), (_ctx, r) => {
+          calls++;
+          // Ignores its abort signal and never settles while broken.
+          if (broken) return new Promise<readonly MetricsGroup[]>(() => undefined);
+          return Promise.resolve([metricsGroup(r)]);
+        }),
+      ),
+    );
+    h.agent.upsertResource(resource('r1'));
+    h.agent.start();
+    await advance(4 * PERIOD - 10);
+    const statusCodes = (): number[] =>
+      h.published
+        .flatMap((p) => p.groups)
+        .filter((g) => g.metrics_group_type === 'status')
+        .map((g) => Number(g.metrics[0]?.metric_value));
+    // Four due times, four status groups, every one a timeout (3): none is silent.
+    expect(statusCodes()).toEqual([3, 3, 3, 3]);
+    expect(records.some((r) => r.level === 40 && String(r.msg).includes('longer than its timeout'))).toBe(
+      true,
+    );
+    const writtenOff = records.filter((r) => String(r.msg).includes('written off'));
+    expect(writtenOff.length).toBeGreaterThanOrEqual(1);
+    expect(h.agent.writtenOff).toBe(writtenOff.length);
+    // Never two runs at once: a new run starts only after the previous one was written off.
+    expect(calls).toBe(1 + writtenOff.length);
+    broken = false;
+    await advance(3 * PERIOD);
+    const codes = statusCodes();
+    expect(codes.slice(-2)).toEqual([0, 0]);
+    expect(
+      h.published.flatMap((p) => p.groups).filter((g) => g.metrics_group_type !== 'status').length,
+    ).toBeGreaterThanOrEqual(2);
   });
 });
 

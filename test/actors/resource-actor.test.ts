@@ -77,7 +77,11 @@ class StubPort implements PollingAgentPort {
     const outcome = deferred<RunOutcome>();
     this.runs.push({ plugin: plugin.definition.name, signal: controller.signal, outcome });
     // In this stub the poll has returned as soon as its outcome is known.
-    return { outcome: outcome.promise, settled: outcome.promise.then(() => undefined) };
+    return {
+      outcome: outcome.promise,
+      settled: outcome.promise.then(() => undefined),
+      writeOff: () => undefined,
+    };
   }
 
   publish(_resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]): Promise<void> {

@@ -65,6 +65,7 @@ describe('parseSiteConfig defaults', () => {
       },
       store: { type: 'memory', key_prefix: 'panoptes', url: 'redis://127.0.0.1:6379' },
       consumers: {},
+      discovery: { republish_seconds: 3600 },
       snmp: {
         timeout_ms: 2000,
         retries: 1,

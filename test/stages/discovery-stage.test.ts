@@ -64,7 +64,7 @@ afterEach(async () => {
   for (const b of buses.splice(0)) await b.close();
 });
 
-function harness(logger: Logger = silentLogger, name = 'inventory'): Harness {
+function harness(logger: Logger = silentLogger, name = 'inventory', republishSeconds?: number): Harness {
   const clock = { now: T0 };
   const bus = new MemoryBus({ partitions: 2 });
   const store = new MemoryStore({ now: () => clock.now, sweepIntervalMs: 0 });
@@ -86,6 +86,7 @@ function harness(logger: Logger = silentLogger, name = 'inventory'): Harness {
     contextFactory: createContextFactory({ logger, store, keys }),
     site: SITE,
     now: () => clock.now,
+    ...(republishSeconds === undefined ? {} : { republishSeconds }),
   });
   stages.push(stage);
   buses.push(bus);
@@ -180,6 +181,35 @@ describe('DiscoveryStage', () => {
     const stored = parseJson((await h.store.get(keys.resource('dc1', 'b'))) ?? 'null');
     expect(stored).toMatchObject({ resource_endpoint: '192.0.2.99' });
     expect(await h.store.ttlMs(keys.resource('dc1', 'b'))).toBe(60_000);
+  });
+
+  it('publishes the whole inventory again every republish_seconds, changed or not (0: changes only)', async () => {
+    const h = harness(silentLogger, 'inventory', 300);
+    h.plugin.next = [res('a'), res('b')];
+    h.stage.setPlugins(new Map([['inventory', h.loaded]]));
+    await h.stage.settled();
+    expect(published(h.bus, 'dc1-resources')).toBe(2);
+    h.clock.now += 200_000;
+    await h.stage.run('inventory');
+    expect(published(h.bus, 'dc1-resources')).toBe(2);
+    h.clock.now += 100_000;
+    await h.stage.run('inventory');
+    // 300 s after the last full publish: both again, although neither changed.
+    expect(published(h.bus, 'dc1-resources')).toBe(4);
+    expect(h.stage.stats).toMatchObject({ published: 2, republished: 2 });
+    const got = await messages(h.bus, 'dc1-resources');
+    expect(got.map((m) => m.key).sort()).toEqual(['a', 'a', 'b', 'b']);
+    h.clock.now += 100_000;
+    await h.stage.run('inventory');
+    expect(published(h.bus, 'dc1-resources')).toBe(4);
+
+    const off = harness(silentLogger, 'inventory', 0);
+    off.plugin.next = [res('a')];
+    off.stage.setPlugins(new Map([['inventory', off.loaded]]));
+    await off.stage.settled();
+    off.clock.now += 10 * 86_400_000;
+    await off.stage.run('inventory');
+    expect(published(off.bus, 'dc1-resources')).toBe(1);
   });
 
   it('keeps a vanished resource until its _resource_ttl has passed since last seen, then tombstones it', async () => {
