@@ -73,10 +73,24 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
+/** What a bus found out about a topic used as a table (see MessageBus.prepareTable). */
+export type TableCheck =
+  | { readonly state: 'created' | 'compacted' }
+  | { readonly state: 'not compacted'; readonly policy: string }
+  | { readonly state: 'unknown'; readonly reason: string };
+
 /** A bus reports its own telemetry (see telemetry.ts). */
 export interface MessageBus extends Telemetry {
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** The partition a message with this key goes to (as publish places it). */
+  partitionOf(topic: string, key: string): Promise<number>;
+  /**
+   * Makes a topic used as a table (one current record per key, tombstones remove) compacted
+   * where the bus can: creates it with cleanup.policy=compact when it does not exist, else
+   * reports the policy it has. Never throws: what it could not do is in the answer.
+   */
+  prepareTable(topic: string): Promise<TableCheck>;
   close(): Promise<void>;
 }
 

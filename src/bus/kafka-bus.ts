@@ -28,6 +28,7 @@
  * subscription with `readFromStartOnAssign` (a resource table) commits nothing, so whoever owns a
  * partition after a rebalance reads it from its start.
  */
+import kafkajs from 'kafkajs';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs';
 import { PanoptesError, errorMessage } from '../errors.js';
@@ -40,6 +41,7 @@ import type {
   OutgoingMessage,
   SubscribeOptions,
   Subscription,
+  TableCheck,
   TopicPartition,
 } from './bus.js';
 import { checkSubscribeOptions } from './bus.js';
@@ -266,6 +268,91 @@ export class KafkaBus implements MessageBus, Telemetry {
 
   private forgetLag(groupId: string, partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) this.setLag(`${groupId}\u0000${tp.topic}\u0000${tp.partition}`, 0);
+  }
+
+  /** Partition counts of topics, for partitionOf. */
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+
+  /** The admin client, connected; every call bounded by `ms`. */
+  private async withAdmin<T>(ms: number, what: string, f: (admin: Admin) => Promise<T>): Promise<T> {
+    this.admin ??= this.kafka.admin();
+    const admin = this.admin;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        (async () => {
+          await admin.connect();
+          return f(admin);
+        })(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async partitionOf(topic: string, key: string): Promise<number> {
+    let count = this.partitionCounts.get(topic);
+    if (count === undefined) {
+      const metadata = await this.withAdmin(10_000, `metadata of ${topic}`, (admin) =>
+        admin.fetchTopicMetadata({ topics: [topic] }),
+      );
+      count = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+      if (count === 0) throw new PanoptesError('BUS_ERROR', `topic ${topic} has no partitions`);
+      this.partitionCounts.set(topic, count);
+    }
+    // Kafka's Java client's mapping (murmur2 of the key), which publish uses too.
+    const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      partitionErrorCode: 0,
+    }));
+    return this.partitioner({ topic, partitionMetadata, message: { key, value: null } });
+  }
+
+  async prepareTable(topic: string): Promise<TableCheck> {
+    let createFailed: string | undefined;
+    try {
+      const created = await this.withAdmin(10_000, `creating ${topic}`, (admin) =>
+        admin.createTopics({
+          topics: [{ topic, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+          waitForLeaders: true,
+        }),
+      );
+      if (created) return { state: 'created' };
+    } catch (e) {
+      createFailed = errorMessage(e);
+    }
+    try {
+      const described = await this.withAdmin(10_000, `configuration of ${topic}`, (admin) =>
+        admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [
+            { type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy'] },
+          ],
+        }),
+      );
+      const entry = described.resources[0]?.configEntries.find((c) => c.configName === 'cleanup.policy');
+      if (entry === undefined)
+        return { state: 'unknown', reason: 'the cluster did not report cleanup.policy' };
+      return entry.configValue.split(',').includes('compact')
+        ? { state: 'compacted' }
+        : { state: 'not compacted', policy: entry.configValue };
+    } catch (e) {
+      const reason = errorMessage(e);
+      return {
+        state: 'unknown',
+        reason:
+          createFailed === undefined
+            ? reason
+            : `creating it: ${createFailed}; reading its configuration: ${reason}`,
+      };
+    }
   }
 
   /** Asks the cluster for its brokers (bounded by probeTimeoutMs) and sets the health. */

@@ -13,6 +13,7 @@ import type {
   OutgoingMessage,
   SubscribeOptions,
   Subscription,
+  TableCheck,
   TopicPartition,
 } from './bus.js';
 import { checkSubscribeOptions } from './bus.js';
@@ -127,6 +128,15 @@ export class MemoryBus implements MessageBus {
   /** The log end offset of every partition of a topic. */
   endOffsets(topic: string): number[] {
     return this.logs(topic).map((l) => l.end);
+  }
+
+  partitionOf(_topic: string, key: string): Promise<number> {
+    return Promise.resolve(partitionOf(key, this.partitionCount));
+  }
+
+  /** The in-process bus keeps every record until it is closed: a table is always whole. */
+  prepareTable(_topic: string): Promise<TableCheck> {
+    return Promise.resolve({ state: 'compacted' });
   }
 
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {

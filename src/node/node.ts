@@ -45,6 +45,7 @@ import { waitFor } from '../wait.js';
 import { openBackends } from './backends.js';
 import { startConsumers } from './consumers.js';
 import { startDiscoveryStage } from './discovery.js';
+import { checkResourcesTable } from './inventory.js';
 import { startPollingStage } from './polling.js';
 import { ALL_ROLES, checkRoles } from './roles.js';
 import type { Role } from './roles.js';
@@ -286,6 +287,13 @@ export class PanoptesNode {
           }
         },
       });
+    }
+
+    if (roles.has('polling') || roles.has('enrichment') || roles.has('discovery')) {
+      // In the background: what it finds is only logged, and a cluster may take seconds to answer.
+      void checkResourcesTable(bus, topics.resources(config.site), logger).catch((e: unknown) =>
+        logger.warn({ err: errorMessage(e) }, 'checking the resources topic failed'),
+      );
     }
 
     const nodeId = config.polling.node_id ?? `${hostname()}-${randomUUID().slice(0, 8)}`;

@@ -71,7 +71,17 @@ export interface PollingStageOptions {
   readonly maxResourceBytes?: number;
   /** A metrics group larger than this (JSON) is not published (logged, counted), bytes. Default 1 MiB. */
   readonly maxRecordBytes?: number;
+  /**
+   * After the partitions change, read this long before comparing what this node holds with the
+   * store's inventory for its partitions (see checkInventory), ms. Default 5000.
+   */
+  readonly inventoryCheckDelayMs?: number;
+  /** And again this often, ms. Default 300 000. */
+  readonly inventoryCheckIntervalMs?: number;
 }
+
+/** A resource removed by a tombstone is not taken back from the store's copy for this long, ms. */
+const REMOVED_MEMORY_MS = 600_000;
 
 /** Bad resource records already reported (topic, partition, offset), so a re-read does not repeat them. */
 const MAX_REMEMBERED_REJECTIONS = 100_000;
@@ -125,6 +135,14 @@ export class PollingStage implements Telemetry {
   /** Which partition each resource came from, to drop them when the partition is revoked. */
   private readonly partitionOf = new Map<string, string>();
   private stopping = false;
+  /** Resources removed by a tombstone (when), so the inventory check does not take them back. */
+  private readonly removedAt = new Map<string, number>();
+  private inventoryTimer: NodeJS.Timeout | undefined;
+  private inventoryInterval: NodeJS.Timeout | undefined;
+  private checkingInventory: Promise<void> | undefined;
+  /** Resources of the store's inventory for this node's partitions missing from the topic, last check. */
+  private inventoryMissing = 0;
+  private inventoryAdopted = 0;
 
   metrics(): MetricSample[] {
     const out = new SampleList()
@@ -159,6 +177,18 @@ export class PollingStage implements Telemetry {
         "Runs that went ahead on this node's own guards because the store did not answer.",
         'counter',
         this.polling.guardFallbacks + this.enrichment.guardFallbacks,
+      )
+      .add(
+        'panoptes_polling_inventory_missing',
+        "Resources of the store's inventory for this node's partitions that the resources topic no longer holds (last check).",
+        'gauge',
+        this.inventoryMissing,
+      )
+      .add(
+        'panoptes_polling_inventory_restored_total',
+        "Resources polled from the store's copy because the resources topic no longer held them.",
+        'counter',
+        this.inventoryAdopted,
       )
       .add(
         'panoptes_polling_runs_written_off_total',
@@ -228,6 +258,11 @@ export class PollingStage implements Telemetry {
       onRevoked: (tps) => this.onRevoked(tps),
       onAssigned: (tps) => this.onAssigned(tps),
     });
+    this.inventoryInterval = setInterval(
+      () => this.scheduleInventoryCheck(0),
+      this.options.inventoryCheckIntervalMs ?? 300_000,
+    );
+    this.inventoryInterval.unref();
   }
 
   /** Starts polling once the first enrichment runs are done (or the wait ran out). */
@@ -245,7 +280,10 @@ export class PollingStage implements Telemetry {
   async stop(): Promise<void> {
     // Leaving the group revokes every partition: the agents stop all actors below anyway.
     this.stopping = true;
+    clearTimeout(this.inventoryTimer);
+    clearInterval(this.inventoryInterval);
     await this.subscription?.stop();
+    await this.checkingInventory;
     await Promise.all([this.polling.stop(), this.enrichment.stop()]);
   }
 
@@ -256,6 +294,81 @@ export class PollingStage implements Telemetry {
     this.options.logger.info(
       { partitions: names },
       `partitions assigned: ${names.join(', ')}; polling their resources`,
+    );
+    this.scheduleInventoryCheck(this.options.inventoryCheckDelayMs ?? 5000);
+  }
+
+  private scheduleInventoryCheck(delayMs: number): void {
+    if (this.stopping) return;
+    clearTimeout(this.inventoryTimer);
+    this.inventoryTimer = setTimeout(() => {
+      if (this.stopping || this.checkingInventory !== undefined) return;
+      this.checkingInventory = this.checkInventory()
+        .catch((e: unknown) =>
+          this.options.logger.warn({ err: errorMessage(e) }, 'comparing with the store inventory failed'),
+        )
+        .finally(() => (this.checkingInventory = undefined));
+    }, delayMs);
+    this.inventoryTimer.unref();
+  }
+
+  /**
+   * Compares the resources this node holds with the store's inventory (the resources discovery
+   * last stored, with their TTL) for the partitions it owns. One the topic no longer holds (a
+   * cluster that dropped older records) is said (log, /metrics) and polled from the store's
+   * copy, until discovery publishes it again.
+   */
+  async checkInventory(): Promise<void> {
+    const { store, keys, site, bus, topics, logger } = this.options;
+    const topic = topics.resources(site);
+    const owned = new Set(
+      (this.subscription?.assignment() ?? []).filter((tp) => tp.topic === topic).map((tp) => tp.partition),
+    );
+    if (owned.size === 0) {
+      this.inventoryMissing = 0;
+      return;
+    }
+    const prefix = keys.resourcesOfSite(site);
+    const now = Date.now();
+    for (const [id, at] of this.removedAt) if (now - at > REMOVED_MEMORY_MS) this.removedAt.delete(id);
+    const missing: { id: string; partition: number }[] = [];
+    for (const key of await store.keys(prefix)) {
+      const id = key.slice(prefix.length);
+      if (this.resourceIds.has(id) || this.removedAt.has(id)) continue;
+      const partition = await bus.partitionOf(topic, id);
+      if (owned.has(partition)) missing.push({ id, partition });
+    }
+    this.inventoryMissing = missing.length;
+    if (missing.length === 0 || this.stopping) return;
+    const texts = await store.getMany(missing.map((m) => keys.resource(site, m.id)));
+    let restored = 0;
+    missing.forEach((m, i) => {
+      const text = texts[i];
+      if (text === undefined || this.resourceIds.has(m.id)) return;
+      const where = keys.resource(site, m.id);
+      let parsed;
+      try {
+        parsed = parseResource(parseJson(text, where), where);
+      } catch {
+        return;
+      }
+      if (!parsed.ok || parsed.value.resource_site !== site || parsed.value.resource_id !== m.id) return;
+      this.partitionOf.set(m.id, `${topic}[${m.partition}]`);
+      this.upsert(parsed.value, true);
+      restored++;
+    });
+    this.inventoryAdopted += restored;
+    logger.warn(
+      {
+        topic,
+        partitions: [...owned],
+        missing: missing.length,
+        restored,
+        examples: missing.slice(0, 5).map((m) => m.id),
+      },
+      `${missing.length} resources of the store's inventory for this node's partitions are not in ${topic} ` +
+        "(the cluster dropped their records?): polled from the store's copy; discovery publishes them " +
+        'again within discovery.republish_seconds',
     );
   }
 
@@ -293,6 +406,7 @@ export class PollingStage implements Telemetry {
     const where = `${message.topic}[${message.partition}]@${message.offset}`;
     if (message.value === null) {
       if (message.key === null) return;
+      this.removedAt.set(message.key, Date.now());
       this.resourceIds.delete(message.key);
       this.partitionOf.delete(message.key);
       await Promise.all([
@@ -333,6 +447,7 @@ export class PollingStage implements Telemetry {
       return;
     }
     this.partitionOf.set(parsed.value.resource_id, `${message.topic}[${message.partition}]`);
+    this.removedAt.delete(parsed.value.resource_id);
     this.upsert(parsed.value, true);
   }
 

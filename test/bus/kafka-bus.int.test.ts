@@ -80,6 +80,34 @@ describe('KafkaBus', () => {
     expect(new Set(got.map((m) => m.partition)).size).toBeGreaterThan(1);
   }, 60_000);
 
+  it('partitionOf names the partition publish put each key in; prepareTable answers what it could do, never throws', async () => {
+    const topic = `t-${randomUUID()}`;
+    const b = bus();
+    const keys = Array.from({ length: 30 }, (_, i) => `device-${i}.example.net`);
+    await b.publish(
+      topic,
+      keys.map((key) => ({ key, value: '{}' })),
+    );
+    const got = new Map<string, number>();
+    const sub = await b.subscribe({
+      groupId: `g-${randomUUID()}`,
+      topics: [topic],
+      fromBeginning: true,
+      handler: (m) => {
+        if (m.key !== null) got.set(m.key, m.partition);
+        return Promise.resolve();
+      },
+    });
+    await until(() => got.size === keys.length, 20_000, 'every key');
+    await sub.stop();
+    for (const key of keys) expect(await b.partitionOf(topic, key), key).toBe(got.get(key));
+    expect(new Set(got.values()).size).toBeGreaterThan(1);
+    const check = await b.prepareTable(`table-${randomUUID()}`);
+    expect(['created', 'compacted', 'not compacted', 'unknown']).toContain(check.state);
+    // The test broker has neither CreateTopics nor DescribeConfigs: it says why.
+    if (check.state === 'unknown') expect(check.reason.length).toBeGreaterThan(10);
+  });
+
   it('skips a message whose handler keeps failing after maxAttempts and reports it', async () => {
     const topic = `t-${randomUUID()}`;
     const b = bus();
