@@ -35,6 +35,20 @@ export interface ResultsFile {
   readonly rows: readonly BenchRow[];
 }
 
+/** The samples of a results file, in time order. */
+export function soakSamples(r: ResultsFile): { minute: number; values: Map<string, number> }[] {
+  const bySubject = new Map<string, Map<string, number>>();
+  for (const x of r.rows) {
+    if (!x.subject.startsWith('minute ')) continue;
+    let m = bySubject.get(x.subject);
+    if (m === undefined) bySubject.set(x.subject, (m = new Map<string, number>()));
+    m.set(x.metric, x.value);
+  }
+  return [...bySubject]
+    .map(([subject, values]) => ({ minute: Number(subject.slice(7)), values }))
+    .sort((a, b) => a.minute - b.minute);
+}
+
 /** Display names of the snmp benchmark's subjects; other subjects show as they are named. */
 export const SNMP_SUBJECTS: Readonly<Record<string, string>> = {
   snmpbulkwalk: 'snmpbulkwalk (net-snmp C)',
@@ -249,6 +263,25 @@ const CHARTS: readonly ChartSpec[] = [
         subtitle: subtitle(results.machine),
         unit: 'metrics per CPU-second (Kafka → parse, validate, line protocol → write)',
         bars: rows.map((r) => ({ label: CONSUMER_SUBJECTS[r.subject] ?? r.subject, value: r.value })),
+      });
+    },
+  },
+  {
+    file: 'soak.svg',
+    bench: 'soak',
+    render: (results, log) => {
+      const samples = soakSamples(results);
+      if (samples.length === 0) return missingMetric(log, 'soak.svg', results, 'rss');
+      const line = (name: string, metric: string): Series => ({
+        name,
+        points: samples.map((s) => ({ x: s.minute, y: s.values.get(metric) ?? 0 })),
+      });
+      return lineChart({
+        title: 'Soak: memory over time (flat is good)',
+        subtitle: subtitle(results.machine),
+        xLabel: 'minutes',
+        yLabel: 'MiB',
+        series: [line('RSS', 'rss'), line('V8 heap used (after GC)', 'heap')],
       });
     },
   },

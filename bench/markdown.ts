@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
-import { readResults, SNMP_SUBJECTS, subtitle } from './charts.js';
+import { readResults, SNMP_SUBJECTS, soakSamples, subtitle } from './charts.js';
 import type { ResultsFile } from './charts.js';
 import { RESULTS_DIR } from './lib/report.js';
 
@@ -238,6 +238,48 @@ function actorsSection(r: ResultsFile): string {
   return out.join('\n');
 }
 
+function soakSection(r: ResultsFile): string {
+  const run = (metric: string): number | undefined => value(r, 'run', metric);
+  const samples = soakSamples(r);
+  const step = Math.max(1, Math.ceil(samples.length / 12));
+  const shown = samples.filter((_, i) => i % step === 0 || i === samples.length - 1);
+  const out = [
+    source(r, 'soak'),
+    '',
+    `${num(run('devices'))} devices x 24 interfaces every ${num(run('interval'))} s for ${num(run('minutes'))} ` +
+      `minutes, sampled every ${num(run('sample every'))} s (the first ${num(run('warm-up samples left out'))} ` +
+      'samples are the warm-up, left out of the trends).',
+    '',
+    table(
+      ['minute', 'RSS MiB', 'heap MiB', 'handles', 'lag', 'groups published'],
+      shown.map((s) => [
+        num(s.minute),
+        num(s.values.get('rss')),
+        num(s.values.get('heap')),
+        num(s.values.get('handles')),
+        num(s.values.get('lag')),
+        num(s.values.get('groups')),
+      ]),
+      ['r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+  ];
+  for (const [metric, unit] of [
+    ['rss', 'MiB'],
+    ['heap', 'MiB'],
+    ['handles', 'handles'],
+  ] as const) {
+    const slope = value(r, 'trend', `${metric} slope`);
+    const noise = value(r, 'trend', `${metric} noise`);
+    const flat = value(r, 'trend', `${metric} flat`);
+    out.push(
+      `- ${metric}: slope ${num(slope)} ${unit}/h around a mean of ${num(value(r, 'trend', `${metric} mean`))} ` +
+        `${unit}, noise ${num(noise)} ${unit}: ${flat === 1 ? '**flat within noise**' : '**grows**'}.`,
+    );
+  }
+  return out.join('\n');
+}
+
 const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   dsl: dslSection,
   actors: actorsSection,
@@ -245,6 +287,7 @@ const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   pipeline: pipelineSection,
   'device-metrics': deviceMetricsSection,
   consumer: (r) => plainSection(r, 'consumer'),
+  soak: soakSection,
 };
 
 export interface MarkdownOptions {

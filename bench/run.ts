@@ -5,6 +5,7 @@
  *                                 1000 devices, consumer at 3000 groups), under 3 minutes
  *   npm run bench -- NAME [NAME]  the named ones
  *   npm run bench -- report       only redraw the charts and BENCHMARKS.md's figures from bench/results
+ *   npm run bench -- soak         the soak run (an hour at 5,000 devices; only when named)
  * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json;
  * then the SVG charts in bench/charts/ and the figures in BENCHMARKS.md are written again from
  * every results file. A progress bar
@@ -21,6 +22,7 @@ import { main as dsl } from './dsl.bench.js';
 import { main as markdown } from './markdown.js';
 import { main as pipeline } from './pipeline.bench.js';
 import { main as snmp } from './snmp.bench.js';
+import { main as soak } from './soak.bench.js';
 
 interface BenchOptions {
   readonly quick: boolean;
@@ -37,7 +39,11 @@ const BENCHES: Readonly<Record<string, (o: BenchOptions) => void | Promise<void>
   pipeline: (o) => pipeline(o),
   'device-metrics': (o) => deviceMetrics(o),
   consumer: (o) => consumer(o),
+  soak: (o) => soak(o),
 };
+
+/** Run only when named: an hour by default. */
+const ON_REQUEST = new Set(['soak']);
 
 const QUICK = ['dsl', 'snmp', 'pipeline', 'consumer'];
 
@@ -99,7 +105,8 @@ async function run(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
-  const selected = names.length > 0 ? names : quick ? QUICK : Object.keys(BENCHES);
+  const selected =
+    names.length > 0 ? names : quick ? QUICK : Object.keys(BENCHES).filter((b) => !ON_REQUEST.has(b));
   const bar = new SingleBar({
     format: 'bench [{bar}] {value}/{total} {bench}: {task}',
     stream: process.stderr,
