@@ -47,6 +47,8 @@ export interface PollingAgentPort {
    */
   run(resource: Resource, plugin: LoadedPlugin, controller: AbortController): RunHandle;
   publish(resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]): Promise<void>;
+  /** Whether more publishes may queue while earlier ones wait (the bus's buffer has room). Absent: no. */
+  publishRoom?(): boolean;
   /** The saved counter history of a resource's plugin (another node's), if checkpoints are kept. */
   restoreHistory?(resource: Resource, plugin: LoadedPlugin): Promise<CounterHistory | undefined>;
   /** Saves a resource's plugin counter history (best effort: failures are logged). */

@@ -41,6 +41,8 @@ export interface PollingAgentOptions {
     plugin: LoadedPlugin,
     groups: readonly MetricsGroup[],
   ) => Promise<void>;
+  /** Whether the publisher's buffer has room for more while earlier publishes wait. Default: no. */
+  readonly publishRoom?: () => boolean;
   /** Identifies this node in lock tokens. Default a random UUID. */
   readonly nodeId?: string;
   /** RxJS scheduler for the schedule streams (virtual time in tests). Default asyncScheduler. */
@@ -510,6 +512,10 @@ export class PollingAgent implements PollingAgentPort {
 
   publish(resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]): Promise<void> {
     return this.options.publish(resource, plugin, groups);
+  }
+
+  publishRoom(): boolean {
+    return this.options.publishRoom?.() ?? false;
   }
 
   reportStatus(status: RunStatus): void {

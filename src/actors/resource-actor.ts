@@ -90,8 +90,8 @@ interface PluginSlot {
   history: CounterHistory;
   /** Whether a checkpoint was looked for (once, before the first transform). */
   restored: boolean;
-  /** Results of this plugin waiting for the bus. */
-  publishing: boolean;
+  /** Publishes of this plugin's results still waiting for the bus. */
+  publishing: number;
   /**
    * The run in flight passed its timeout without returning (its plugin ignores the abort signal):
    * when, and how to forget it. Ticks meanwhile publish a timeout status; one period after the
@@ -101,6 +101,9 @@ interface PluginSlot {
 }
 
 let runCounter = 0;
+
+/** Publishes of one plugin's results that may wait for the bus at once (see mayPublish). */
+export const MAX_PENDING_PUBLISHES = 10;
 
 export class ResourceActor extends Actor<ResourceMessage> {
   private resource: Resource;
@@ -183,7 +186,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
         cached: old?.plugin === plugin ? old.cached : undefined,
         history: old?.history ?? new CounterHistory(),
         restored: old?.restored ?? false,
-        publishing: old?.publishing ?? false,
+        publishing: old?.publishing ?? 0,
         overdue: old?.overdue,
       });
     });
@@ -256,7 +259,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
       const overdueMs = now - slot.overdue.since;
       if (overdueMs >= def.executeFrequencySeconds * 1000) {
         this.writeOff(slot, overdueMs);
-      } else if (!slot.publishing) {
+      } else if (this.mayPublish(slot)) {
         // Silence would hide the hung plugin: every tick it blocks says so.
         this.startPublish(slot, this.withStatus(slot, [], 'timeout'), {
           status: 'skipped_in_flight',
@@ -274,7 +277,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
       this.report(pluginName, 'skipped_in_flight', dueAt, lateness);
       return;
     }
-    if (slot.publishing) {
+    if (!this.mayPublish(slot)) {
       this.report(pluginName, 'deferred', dueAt, lateness, {
         error: 'the results of the previous run are still waiting for the bus',
       });
@@ -355,7 +358,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
     const { outcome } = message;
     if (outcome.status !== 'success') {
       const failed = slot === undefined ? [] : this.withStatus(slot, [], outcomePollingStatus(outcome));
-      if (failed.length > 0 && slot !== undefined && !slot.publishing) {
+      if (failed.length > 0 && slot !== undefined && this.mayPublish(slot)) {
         // The run's status group; the run is reported as failed whatever its publish does.
         this.startPublish(slot, failed, {
           status: outcome.status,
@@ -432,7 +435,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
       what: string;
     },
   ): void {
-    slot.publishing = true;
+    slot.publishing++;
     const plugin = slot.plugin.definition.name;
     const base = {
       type: 'published' as const,
@@ -466,7 +469,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
 
   private published(message: Extract<ResourceMessage, { type: 'published' }>): void {
     const slot = this.slots.find((s) => s.plugin.definition.name === message.plugin);
-    if (slot !== undefined) slot.publishing = false;
+    if (slot !== undefined) slot.publishing = Math.max(0, slot.publishing - 1);
     this.report(message.plugin, message.status, message.dueAt, message.latenessMs, {
       durationMs: message.durationMs,
       groups: message.groups,
@@ -495,13 +498,24 @@ export class ResourceActor extends Actor<ResourceMessage> {
   /** Runs in flight now (for idleness checks). */
   get runsInFlight(): number {
     let n = 0;
-    for (const slot of this.slots) if (slot.inFlight !== 0 || slot.publishing) n++;
+    for (const slot of this.slots) if (slot.inFlight !== 0 || slot.publishing > 0) n++;
     return n;
   }
 
   /** The counter history of a plugin (for checkpoints), if the plugin applies. */
   counterHistory(plugin: string): CounterHistory | undefined {
     return this.slots.find((s) => s.plugin.definition.name === plugin)?.history;
+  }
+
+  /**
+   * Whether a run's results may be published now: always when none of this plugin's are
+   * waiting; while some are (the bus is slow or away), only as long as the bus's buffer has room
+   * (bus.max_buffered_messages) and at most MAX_PENDING_PUBLISHES per plugin, so an outage
+   * shorter than the buffer loses no poll, and a longer one defers polls instead of growing.
+   */
+  private mayPublish(slot: PluginSlot): boolean {
+    if (slot.publishing === 0) return true;
+    return slot.publishing < MAX_PENDING_PUBLISHES && this.agent.publishRoom?.() === true;
   }
 
   private markOverdue(message: Extract<ResourceMessage, { type: 'overdue' }>): void {

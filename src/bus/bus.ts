@@ -83,6 +83,11 @@ export type TableCheck =
 export interface MessageBus extends Telemetry {
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Whether publish can take more now without waiting (its buffer has room). A publisher may
+   * then queue results while earlier publishes still wait for the cluster.
+   */
+  hasRoom(): boolean;
   /** The partition a message with this key goes to (as publish places it). */
   partitionOf(topic: string, key: string): Promise<number>;
   /**

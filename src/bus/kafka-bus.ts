@@ -294,6 +294,11 @@ export class KafkaBus implements MessageBus, Telemetry {
     }
   }
 
+  /** Room while at most half of maxBufferedMessages is taken: what waits for the cluster stays bounded. */
+  hasRoom(): boolean {
+    return this.buffered < (this.options.maxBufferedMessages ?? 20_000) / 2;
+  }
+
   async partitionOf(topic: string, key: string): Promise<number> {
     let count = this.partitionCounts.get(topic);
     if (count === undefined) {

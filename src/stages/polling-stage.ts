@@ -222,6 +222,7 @@ export class PollingStage implements Telemetry {
       catchUpOverdue: options.checkpointCounters ?? false,
       publish: (resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]) =>
         this.publish(resource, plugin, groups),
+      publishRoom: () => this.options.bus.hasRoom(),
     };
     this.enrichment = new PollingAgent({
       ...common,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PollingAgentOptions } from '../../src/actors/polling-agent.js';
+import { MAX_PENDING_PUBLISHES } from '../../src/actors/resource-actor.js';
 import type { RunStatus, RunStatusKind } from '../../src/actors/run-status.js';
 import { PanoptesError } from '../../src/errors.js';
 import type { MetricsGroup, Resource } from '../../src/model/index.js';
@@ -868,6 +869,42 @@ describe('PollingAgent: outages', () => {
     expect(after.length).toBeGreaterThanOrEqual(2);
     for (let i = 1; i < after.length; i++) expect((after[i] ?? 0) - (after[i - 1] ?? 0)).toBe(PERIOD);
     expect(publishedAt.length).toBe(calls.length);
+  });
+});
+
+describe('PollingAgent: publishing buffered', () => {
+  it('while the bus has room, polls go on and their results queue behind a blocked publish (at most MAX_PENDING_PUBLISHES); all are published after', async () => {
+    const gate = deferred();
+    let room = true;
+    const published: number[] = [];
+    const h = new Harness({
+      publish: async (_r, _p, groups) => {
+        await gate.promise;
+        published.push(groups.length);
+      },
+      publishRoom: () => room,
+    });
+    const calls: { resourceId: string; at: number; ctx: PluginContext }[] = [];
+    h.agent.setPlugins(pluginSet(pollingPlugin(pollingDefinition('p'), recordingPoll(calls))));
+    h.agent.upsertResource(resource('r1'));
+    h.agent.start();
+    await advance(4 * PERIOD);
+    // Every due time polled although no publish finished: nothing deferred.
+    expect(calls.length).toBeGreaterThanOrEqual(4);
+    expect(h.kinds('p', 'r1').filter((k) => k === 'deferred')).toEqual([]);
+    // The buffer full: ticks are deferred again.
+    room = false;
+    const before = calls.length;
+    await advance(2 * PERIOD);
+    expect(calls.length).toBe(before);
+    expect(h.kinds('p', 'r1').filter((k) => k === 'deferred').length).toBeGreaterThanOrEqual(2);
+    // And never more than MAX_PENDING_PUBLISHES queued for one plugin, room or not.
+    room = true;
+    await advance((MAX_PENDING_PUBLISHES + 3) * PERIOD);
+    expect(calls.length).toBe(MAX_PENDING_PUBLISHES);
+    gate.resolve();
+    await advance(PERIOD);
+    expect(published.length).toBe(calls.length);
   });
 });
 
