@@ -50,7 +50,9 @@ const kafka: FaultDefinition = {
   title: 'Kafka unreachable',
   what:
     "The Kafka test broker's process (librdkafka's mock cluster in kcat, 3 brokers) is frozen " +
-    '(SIGSTOP) and resumed (SIGCONT): connections stay open, nothing answers, no data is lost.',
+    '(SIGSTOP) and resumed (SIGCONT): connections stay open, nothing answers, no data is lost. The ' +
+    "producers are idempotent, but the test broker stores a batch retried after a timeout again (Kafka's " +
+    "brokers drop it by its sequence number), so duplicates here are the test broker's.",
   inject(run) {
     run.cluster.kafka.process.signal('SIGSTOP');
     return Promise.resolve();
