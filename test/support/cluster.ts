@@ -51,7 +51,10 @@ export interface Cluster {
   readonly vm: VictoriaMetricsService;
   readonly simulator: SnmpSimulator;
   readonly stages: Stage[];
-  start(role: StageRole, name?: string): Promise<Stage>;
+  /** Starts a stage and, unless `ready: false`, waits until its /readyz answers 200 (30 s at most). */
+  start(role: StageRole, name?: string, options?: { ready?: boolean }): Promise<Stage>;
+  /** Waits until a stage's /readyz answers 200; the seconds it took. */
+  whenReady(stage: Stage, timeoutMs: number): Promise<number>;
   /** SIGTERM (clean) or SIGKILL (crash), and waits for the exit. */
   stopStage(stage: Stage, signal?: 'SIGTERM' | 'SIGKILL'): Promise<number | null>;
   stop(): Promise<void>;
@@ -117,7 +120,27 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     vm,
     simulator,
     stages,
-    async start(role, name) {
+    async whenReady(stage, timeoutMs) {
+      const started = Date.now();
+      const deadline = started + timeoutMs;
+      for (;;) {
+        const code = await Promise.race([
+          stage.exited,
+          new Promise<'alive'>((r) => setTimeout(() => r('alive'), 100)),
+        ]);
+        if (code !== 'alive') throw new Error(`${stage.name} exited with ${String(code)}:\n${stage.output}`);
+        try {
+          const res = await fetch(`http://127.0.0.1:${stage.metricsPort}/readyz`);
+          if (res.ok) return (Date.now() - started) / 1000;
+        } catch {
+          // not listening yet
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`${stage.name} not ready within ${timeoutMs} ms:\n${stage.output.slice(-4000)}`);
+        }
+      }
+    },
+    async start(role, name, startOptions = {}) {
       const metricsPort = await freeTcpPort();
       const child = spawn(
         process.execPath,
@@ -145,21 +168,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       child.stderr?.on('data', take);
       stages.push(stage);
       // Ready when /readyz says so: every dependency reached, the stage started (bounded).
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const code = await Promise.race([
-          stage.exited,
-          new Promise<'alive'>((r) => setTimeout(() => r('alive'), 200)),
-        ]);
-        if (code !== 'alive') throw new Error(`${stage.name} exited with ${String(code)}:\n${stage.output}`);
-        try {
-          const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
-          if (res.ok) break;
-        } catch {
-          // not listening yet
-        }
-        if (Date.now() > deadline) throw new Error(`${stage.name} did not become healthy:\n${stage.output}`);
-      }
+      if (startOptions.ready !== false) await cluster.whenReady(stage, 30_000);
       return stage;
     },
     async stopStage(stage, signal = 'SIGTERM') {
