@@ -49,6 +49,34 @@ export function soakSamples(r: ResultsFile): { minute: number; values: Map<strin
     .sort((a, b) => a.minute - b.minute);
 }
 
+/** At most this many points per soak series: every point is labelled, so more would not read. */
+const SOAK_CHART_POINTS = 25;
+
+type SoakSampleRow = ReturnType<typeof soakSamples>[number];
+
+/** Every k-th sample (and the last), so that at most SOAK_CHART_POINTS are drawn. */
+export function thinSamples<T>(samples: readonly T[], most: number): T[] {
+  const step = Math.max(1, Math.ceil(samples.length / most));
+  return samples.filter((_, i) => i % step === 0 || i === samples.length - 1);
+}
+
+function soakLine(samples: readonly SoakSampleRow[], name: string, metric: string): Series {
+  return {
+    name,
+    points: thinSamples(samples, SOAK_CHART_POINTS).map((s) => ({
+      x: s.minute,
+      y: s.values.get(metric) ?? Number.NaN,
+    })),
+  };
+}
+
+function soakXLabel(samples: readonly SoakSampleRow[]): string {
+  const step = Math.ceil(samples.length / SOAK_CHART_POINTS);
+  return step > 1
+    ? `minutes since the node started (one sample in ${step})`
+    : 'minutes since the node started';
+}
+
 /** Display names of the snmp benchmark's subjects; other subjects show as they are named. */
 export const SNMP_SUBJECTS: Readonly<Record<string, string>> = {
   snmpbulkwalk: 'snmpbulkwalk (net-snmp C)',
@@ -272,16 +300,30 @@ const CHARTS: readonly ChartSpec[] = [
     render: (results, log) => {
       const samples = soakSamples(results);
       if (samples.length === 0) return missingMetric(log, 'soak.svg', results, 'rss');
-      const line = (name: string, metric: string): Series => ({
-        name,
-        points: samples.map((s) => ({ x: s.minute, y: s.values.get(metric) ?? 0 })),
-      });
       return lineChart({
         title: 'Soak: memory over time (flat is good)',
         subtitle: subtitle(results.machine),
-        xLabel: 'minutes',
+        xLabel: soakXLabel(samples),
         yLabel: 'MiB',
-        series: [line('RSS', 'rss'), line('V8 heap used (after GC)', 'heap')],
+        series: [soakLine(samples, 'RSS', 'rss'), soakLine(samples, 'V8 heap used (after GC)', 'heap')],
+      });
+    },
+  },
+  {
+    file: 'soak-handles.svg',
+    bench: 'soak',
+    render: (results, log) => {
+      const samples = soakSamples(results);
+      if (samples.length === 0) return missingMetric(log, 'soak-handles.svg', results, 'handles');
+      return lineChart({
+        title: 'Soak: active handles and consumer lag over time (flat is good)',
+        subtitle: subtitle(results.machine),
+        xLabel: soakXLabel(samples),
+        yLabel: 'count',
+        series: [
+          soakLine(samples, 'active handles and requests', 'handles'),
+          soakLine(samples, 'bus consumer lag (messages)', 'lag'),
+        ],
       });
     },
   },
@@ -293,10 +335,15 @@ export async function main(options: ChartsOptions = {}): Promise<string[]> {
   const chartsDir = options.chartsDir ?? CHARTS_DIR;
   const log = options.log ?? ((line: string) => console.log(line));
   const written: string[] = [];
+  // One line per missing results file, naming every chart it would have drawn.
+  const missing = new Set<string>();
   for (const chart of CHARTS) {
+    if (missing.has(chart.bench)) continue;
     const results = await readResults(resultsDir, chart.bench);
     if (results === undefined) {
-      log(`charts: skipping ${chart.file}: ${join(resultsDir, `${chart.bench}.json`)} not found`);
+      missing.add(chart.bench);
+      const files = CHARTS.filter((c) => c.bench === chart.bench).map((c) => c.file);
+      log(`charts: skipping ${files.join(', ')}: ${join(resultsDir, `${chart.bench}.json`)} not found`);
       continue;
     }
     const svg = chart.render(results, log);

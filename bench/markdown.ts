@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
-import { readResults, SNMP_SUBJECTS, soakSamples, subtitle } from './charts.js';
+import { readResults, SNMP_SUBJECTS, soakSamples, subtitle, thinSamples } from './charts.js';
 import type { ResultsFile } from './charts.js';
 import { RESULTS_DIR } from './lib/report.js';
 
@@ -238,45 +238,83 @@ function actorsSection(r: ResultsFile): string {
   return out.join('\n');
 }
 
+/** The soak run's default length: a shorter run says so. */
+const SOAK_DEFAULT_MINUTES = 60;
+
 function soakSection(r: ResultsFile): string {
   const run = (metric: string): number | undefined => value(r, 'run', metric);
   const samples = soakSamples(r);
-  const step = Math.max(1, Math.ceil(samples.length / 12));
-  const shown = samples.filter((_, i) => i % step === 0 || i === samples.length - 1);
+  const minutes = run('minutes') ?? 0;
   const out = [
     source(r, 'soak'),
     '',
-    `${num(run('devices'))} devices x 24 interfaces every ${num(run('interval'))} s for ${num(run('minutes'))} ` +
-      `minutes, sampled every ${num(run('sample every'))} s (the first ${num(run('warm-up samples left out'))} ` +
-      'samples are the warm-up, left out of the trends).',
+    `Run: ${num(run('devices'))} devices x 24 interfaces every ${num(run('interval'))} s for ` +
+      `${num(minutes)} minutes, sampled every ${num(run('sample every'))} s (${num(run('samples'))} samples; ` +
+      `the first ${num(run('warm-up samples left out'))} are the warm-up, left out of the trends, which ` +
+      `fit the ${num(run('fitted span'))} minutes from minute ${num(run('fitted from minute'))}).`,
+  ];
+  if (minutes < SOAK_DEFAULT_MINUTES) {
+    out.push(
+      '',
+      `**These figures are from a short run of ${num(minutes)} minutes**, not the default hour ` +
+        `(\`npm run bench -- soak\` runs ${SOAK_DEFAULT_MINUTES} minutes); a slope over a few minutes ` +
+        'says little about an hour.',
+    );
+  }
+  out.push(
     '',
     table(
-      ['minute', 'RSS MiB', 'heap MiB', 'handles', 'lag', 'groups published'],
-      shown.map((s) => [
+      ['minute', 'RSS MiB', 'heap MiB', 'handles', 'consumer lag', 'groups published', 'CPU (cores)'],
+      thinSamples(samples, 13).map((s) => [
         num(s.minute),
         num(s.values.get('rss')),
         num(s.values.get('heap')),
         num(s.values.get('handles')),
         num(s.values.get('lag')),
         num(s.values.get('groups')),
+        num(s.values.get('cpu')),
       ]),
-      ['r', 'r', 'r', 'r', 'r', 'r'],
+      ['r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
     '',
-  ];
-  for (const [metric, unit] of [
-    ['rss', 'MiB'],
-    ['heap', 'MiB'],
-    ['handles', 'handles'],
-  ] as const) {
-    const slope = value(r, 'trend', `${metric} slope`);
-    const noise = value(r, 'trend', `${metric} noise`);
-    const flat = value(r, 'trend', `${metric} flat`);
-    out.push(
-      `- ${metric}: slope ${num(slope)} ${unit}/h around a mean of ${num(value(r, 'trend', `${metric} mean`))} ` +
-        `${unit}, noise ${num(noise)} ${unit}: ${flat === 1 ? '**flat within noise**' : '**grows**'}.`,
-    );
-  }
+    table(
+      [
+        'after the warm-up',
+        'slope per hour',
+        'mean',
+        'noise (residual stddev)',
+        'drift over the span',
+        'verdict',
+      ],
+      (
+        [
+          ['RSS', 'rss', 'MiB'],
+          ['V8 heap used', 'heap', 'MiB'],
+          ['active handles', 'handles', ''],
+        ] as const
+      ).map(([label, metric, unit]) => {
+        const u = unit === '' ? '' : ` ${unit}`;
+        const flat = value(r, 'trend', `${metric} flat`);
+        return [
+          label,
+          `${num(value(r, 'trend', `${metric} slope`))}${u}/h`,
+          `${num(value(r, 'trend', `${metric} mean`))}${u}`,
+          `${num(value(r, 'trend', `${metric} noise`))}${u}`,
+          `${num(value(r, 'trend', `${metric} drift over span`))}${u}`,
+          flat === undefined ? 'n/a' : flat === 1 ? '**flat within noise**' : '**grows**',
+        ];
+      }),
+      ['l', 'r', 'r', 'r', 'r', 'l'],
+    ),
+    '',
+    '- Verdict: flat within noise when |slope x fitted span| is at most twice the noise (the ' +
+      'standard deviation of the residuals around the least-squares line); otherwise it grows (or shrinks).',
+    `- The poller skipped ${num(run('ticks skipped (run still in flight)'))} ticks (a run still in flight) ` +
+      `and published ${num(run('groups per interval after warm-up'))} groups per interval after the warm-up ` +
+      `(${num((run('groups per interval after warm-up') ?? 0) / Math.max(1, run('devices') ?? 1))} per device: ` +
+      'its interfaces and its device-level groups); this process used ' +
+      `${num(run('mean CPU after warm-up'))} cores on average.`,
+  );
   return out.join('\n');
 }
 
