@@ -9,6 +9,8 @@
  * - The offset of a message is committed only after its handler resolved. A handler that throws
  *   is retried with back-off; after `maxAttempts` the message is skipped and reported to
  *   onError, so one bad record never stops the rest.
+ * - Delivery is at least once: a partition that changes hands in a rebalance before its last
+ *   handled offset was committed is read again from the committed offset by its new owner.
  */
 import { PanoptesError } from '../errors.js';
 import type { Telemetry } from '../telemetry.js';

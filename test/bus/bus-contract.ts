@@ -151,7 +151,14 @@ export function busContract(name: string, subject: BusUnderTest): void {
         await until(() => a.length + b.length >= 41 && other.length >= 41, waitMs, 'every message');
         await quiet(200);
         await Promise.all([subA.stop(), subB.stop(), subOther.stop()]);
-        expect([...a, ...b].sort()).toEqual(['seed', ...values].sort());
+        const shared = [...a, ...b];
+        expect(new Set(shared)).toEqual(new Set(['seed', ...values]));
+        // Published once the group had settled, each value is handled by exactly one member.
+        // 'seed' may come twice: the first member can handle it before the second joins, and
+        // the rebalance can hand its partition over before that offset was committed
+        // (at-least-once, as the bus promises).
+        expect(shared.filter((v) => v !== 'seed').sort()).toEqual([...values].sort());
+        expect(shared.filter((v) => v === 'seed').length).toBeLessThanOrEqual(2);
         expect(a.length).toBeGreaterThan(0);
         expect(b.length).toBeGreaterThan(0);
         expect([...other].sort()).toEqual(['seed', ...values].sort());

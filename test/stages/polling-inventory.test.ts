@@ -1,4 +1,7 @@
-/** The polling stage against the store's inventory: a resource the topic lost is polled from the store's copy. */
+/**
+ * The polling stage and its resource table: a resource the topic lost is polled from the store's
+ * copy; a bad resource record is refused once (logged, dead-lettered), however often it is read.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { topicNames } from '../../src/bus/topics.js';
@@ -96,5 +99,82 @@ describe('PollingStage and the store inventory', () => {
     await stage.checkInventory();
     expect(metric('panoptes_polling_inventory_missing')).toBe(1);
     expect(metric('panoptes_polling_inventory_restored_total')).toBe(2);
+  });
+
+  it('refuses each bad resource record once (logged, dead-lettered with reason and origin), also when a rebalance reads it again', async () => {
+    const { logger, records } = captureLogger();
+    const bus = new MemoryBus({ partitions: 4 });
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    cleanup.push(() => bus.close());
+    const topic = topics.resources(SITE);
+    const bad = [
+      { key: 'json', value: '{"resource_id": ' },
+      { key: 'schema', value: JSON.stringify({ resource_id: 'schema', resource_class: 42 }) },
+      {
+        key: 'big',
+        value: JSON.stringify(resourceToJson(res('big'))).replace(
+          '"resource_metadata":{}',
+          `"resource_metadata":{"pad":"${'x'.repeat(70_000)}"}`,
+        ),
+      },
+      { key: 'elsewhere', value: JSON.stringify(resourceToJson(res('elsewhere', 'dc2'))) },
+    ];
+    await bus.publish(topic, [...bad, { key: 'good', value: JSON.stringify(resourceToJson(res('good'))) }]);
+    const stage = (nodeId: string, log = logger): PollingStage =>
+      new PollingStage({
+        logger: log,
+        site: SITE,
+        bus,
+        topics,
+        store,
+        keys,
+        contextFactory: createContextFactory({ logger, store, keys }),
+        enrichmentCache: new EnrichmentCache({ load: () => Promise.resolve(undefined) }),
+        nodeId,
+        mailboxSize: 100,
+        stopGraceMs: 100,
+        enrichmentWaitMs: 0,
+        heartbeat: false,
+        distributedGuards: false,
+      });
+    const first = stage('n1');
+    cleanup.push(() => first.stop());
+    await first.start();
+    await until(() => first.stats.resourcesInvalid >= 4 && first.resources === 1, 5000, 'the table read');
+    // A second node joins and leaves: the first gets partitions back and reads them again.
+    const second = stage('n2', captureLogger().logger);
+    await second.start();
+    await until(() => first.stats.resourcesInvalid + second.stats.resourcesInvalid > 4, 5000, 'a re-read');
+    await second.stop();
+    await until(() => first.stats.resourcesInvalid > 4, 5000, 'the first node reading its partitions again');
+    await new Promise((r) => setTimeout(r, 100));
+    // The first node logged each bad record once, though it read them twice.
+    const refused = records.filter((r) => /^resource record refused/.test(r.msg)).map((r) => r['key']);
+    expect([...refused].sort()).toEqual(['big', 'elsewhere', 'json', 'schema']);
+    const dead: { key: string | null; headers: Record<string, string> }[] = [];
+    const sub = await bus.subscribe({
+      groupId: 'reader',
+      topics: [topics.deadLetter(SITE)],
+      fromBeginning: true,
+      handler: (m) => {
+        dead.push({ key: m.key, headers: { ...m.headers } });
+        return Promise.resolve();
+      },
+    });
+    await until(() => dead.length >= 4, 5000, 'the dead letters');
+    await sub.stop();
+    expect(first.metrics().find((m) => m.name === 'panoptes_polling_dead_lettered_total')?.value).toBe(4);
+    expect(new Set(dead.map((d) => d.key))).toEqual(new Set(['big', 'elsewhere', 'json', 'schema']));
+    expect(dead.every((d) => d.headers['stage'] === 'polling')).toBe(true);
+    const reasons = new Map(dead.map((d) => [d.key, d.headers['reason']]));
+    expect(reasons.get('json')).toMatch(/invalid JSON/);
+    expect(reasons.get('schema')).toMatch(/resource_class/);
+    expect(reasons.get('big')).toMatch(/max_resource_bytes/);
+    expect(reasons.get('elsewhere')).toMatch(/belongs to site dc2/);
+    for (const d of dead) {
+      expect(d.headers['source_topic']).toBe(topic);
+      expect(d.headers['source_offset']).toMatch(/^\d+$/);
+    }
+    expect(first.resources).toBe(1);
   });
 });
