@@ -13,8 +13,7 @@
  * is one community. Each client (address and port) gets its own upstream socket, so answers find
  * their way back; clients see every answer coming from the proxy's port.
  */
-import { createSocket } from 'node:dgram';
-import type { Socket } from 'node:dgram';
+import { startUdpRelay } from './udp-proxy.js';
 
 export type SnmpFaultAction = 'pass' | 'drop' | 'garbage' | { readonly delayMs: number };
 
@@ -68,77 +67,48 @@ export function garble(b: Buffer): Buffer {
   return out;
 }
 
-function bind(socket: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 export async function startSnmpFaultProxy(target: { host: string; port: number }): Promise<SnmpFaultProxy> {
-  const front = createSocket('udp4');
-  await bind(front);
-  const upstreams = new Map<string, Socket>();
-  const pendingBinds: Promise<void>[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const stats: SnmpFaultProxyStats = { requests: 0, passed: 0, dropped: 0, garbled: 0, delayed: 0 };
   let rule: ((community: string) => SnmpFaultAction) | undefined;
-  let closed = false;
 
-  const answer = (bytes: Buffer, port: number, address: string): void => {
-    if (closed) return;
-    const action = rule === undefined ? 'pass' : rule(snmpCommunity(bytes) ?? '');
-    if (action === 'pass') {
-      stats.passed++;
-      front.send(bytes, port, address);
-    } else if (action === 'drop') {
-      stats.dropped++;
-    } else if (action === 'garbage') {
-      stats.garbled++;
-      front.send(garble(bytes), port, address);
-    } else {
-      stats.delayed++;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        if (!closed) front.send(bytes, port, address);
-      }, action.delayMs);
-      timers.add(timer);
-    }
-  };
-
-  front.on('message', (msg, client) => {
-    stats.requests++;
-    const key = `${client.address}:${client.port}`;
-    let upstream = upstreams.get(key);
-    if (upstream === undefined) {
-      const socket = createSocket('udp4');
-      upstream = socket;
-      upstreams.set(key, socket);
-      socket.on('message', (bytes) => answer(bytes, client.port, client.address));
-      socket.on('error', () => undefined);
-      pendingBinds.push(bind(socket).catch(() => undefined));
-    }
-    upstream.send(msg, target.port, target.host);
+  const relay = await startUdpRelay(target, {
+    request: () => {
+      stats.requests++;
+      return true;
+    },
+    response: (bytes, reply) => {
+      const action = rule === undefined ? 'pass' : rule(snmpCommunity(bytes) ?? '');
+      if (action === 'pass') {
+        stats.passed++;
+        reply(bytes);
+      } else if (action === 'drop') {
+        stats.dropped++;
+      } else if (action === 'garbage') {
+        stats.garbled++;
+        reply(garble(bytes));
+      } else {
+        stats.delayed++;
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          reply(bytes);
+        }, action.delayMs);
+        timers.add(timer);
+      }
+    },
   });
-  front.on('error', () => undefined);
 
   return {
-    host: '127.0.0.1',
-    port: front.address().port,
+    host: relay.host,
+    port: relay.port,
     stats,
     setRule(next) {
       rule = next;
     },
     async close() {
-      closed = true;
       for (const timer of timers) clearTimeout(timer);
-      await Promise.all(pendingBinds);
-      await Promise.all(
-        [front, ...upstreams.values()].map((s) => new Promise<void>((r) => s.close(() => r()))),
-      );
+      timers.clear();
+      await relay.close();
     },
   };
 }

@@ -30,38 +30,47 @@ function bind(socket: Socket): Promise<void> {
   });
 }
 
-export async function startUdpProxy(
+/** What a relay does with each datagram. */
+export interface RelayHooks {
+  /** Whether the request goes on to the target. */
+  request(msg: Buffer): boolean;
+  /** Called with each answer and the function that sends bytes back to the client that asked. */
+  response(answer: Buffer, reply: (bytes: Buffer) => void): void;
+}
+
+export interface UdpRelay {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The forwarding both proxies share: one front socket on 127.0.0.1, one upstream socket per
+ * client (address and port) so answers find their way back, every answer sent from the front.
+ */
+export async function startUdpRelay(
   target: { host: string; port: number },
-  drop: DropRule,
-): Promise<UdpProxy> {
+  hooks: RelayHooks,
+): Promise<UdpRelay> {
   const front = createSocket('udp4');
   await bind(front);
   const upstreams = new Map<string, Socket>();
-  const counts = { request: 0, response: 0 };
-  const forwarded = { request: 0, response: 0 };
-  const dropped = { request: 0, response: 0 };
   const pendingBinds: Promise<void>[] = [];
-
-  const decide = (direction: Direction, bytes: Buffer): boolean => {
-    counts[direction]++;
-    const d = drop(direction, counts[direction], bytes);
-    if (d) dropped[direction]++;
-    else forwarded[direction]++;
-    return d;
-  };
+  let closed = false;
 
   front.on('message', (msg, client) => {
-    if (decide('request', msg)) return;
+    if (!hooks.request(msg)) return;
     const key = `${client.address}:${client.port}`;
     let upstream = upstreams.get(key);
     if (upstream === undefined) {
       const socket = createSocket('udp4');
       upstream = socket;
       upstreams.set(key, socket);
-      socket.on('message', (answer) => {
-        if (decide('response', answer)) return;
-        front.send(answer, client.port, client.address);
-      });
+      const reply = (bytes: Buffer): void => {
+        if (!closed) front.send(bytes, client.port, client.address);
+      };
+      socket.on('message', (answer) => hooks.response(answer, reply));
+      // A test proxy's socket errors (a client gone) are not the test's subject.
       socket.on('error', () => undefined);
       pendingBinds.push(bind(socket).catch(() => undefined));
     }
@@ -72,13 +81,37 @@ export async function startUdpProxy(
   return {
     host: '127.0.0.1',
     port: front.address().port,
-    forwarded,
-    dropped,
     async close() {
+      closed = true;
       await Promise.all(pendingBinds);
       await Promise.all(
         [front, ...upstreams.values()].map((s) => new Promise<void>((r) => s.close(() => r()))),
       );
     },
   };
+}
+
+export async function startUdpProxy(
+  target: { host: string; port: number },
+  drop: DropRule,
+): Promise<UdpProxy> {
+  const counts = { request: 0, response: 0 };
+  const forwarded = { request: 0, response: 0 };
+  const dropped = { request: 0, response: 0 };
+
+  const decide = (direction: Direction, bytes: Buffer): boolean => {
+    counts[direction]++;
+    const d = drop(direction, counts[direction], bytes);
+    if (d) dropped[direction]++;
+    else forwarded[direction]++;
+    return d;
+  };
+
+  const relay = await startUdpRelay(target, {
+    request: (msg) => !decide('request', msg),
+    response: (answer, reply) => {
+      if (!decide('response', answer)) reply(answer);
+    },
+  });
+  return { host: relay.host, port: relay.port, forwarded, dropped, close: () => relay.close() };
 }
