@@ -12,6 +12,7 @@ import { PollingStage } from '../../src/stages/polling-stage.js';
 import { storeKeys } from '../../src/store/keys.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { EnrichmentCache } from '../../src/streams/enrichment-cache.js';
+import type { Logger } from '../../src/log.js';
 import { LEVEL, captureLogger } from '../support/capture-logger.js';
 
 const SITE = 'dc1';
@@ -47,6 +48,33 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
   }
 }
 
+/** A polling stage on the given bus and store, without heartbeat, guards or enrichment waits. */
+function pollingStage(o: {
+  logger: Logger;
+  bus: MemoryBus;
+  store: MemoryStore;
+  nodeId: string;
+  inventoryCheckDelayMs?: number;
+}): PollingStage {
+  return new PollingStage({
+    logger: o.logger,
+    site: SITE,
+    bus: o.bus,
+    topics,
+    store: o.store,
+    keys,
+    contextFactory: createContextFactory({ logger: o.logger, store: o.store, keys }),
+    enrichmentCache: new EnrichmentCache({ load: () => Promise.resolve(undefined) }),
+    nodeId: o.nodeId,
+    mailboxSize: 100,
+    stopGraceMs: 100,
+    enrichmentWaitMs: 0,
+    heartbeat: false,
+    distributedGuards: false,
+    ...(o.inventoryCheckDelayMs === undefined ? {} : { inventoryCheckDelayMs: o.inventoryCheckDelayMs }),
+  });
+}
+
 describe('PollingStage and the store inventory', () => {
   it("polls a resource the topic no longer holds from the store's copy, says so, and leaves removed ones removed", async () => {
     const { logger, records } = captureLogger();
@@ -69,23 +97,7 @@ describe('PollingStage and the store inventory', () => {
       { key: 'removed', value: JSON.stringify(resourceToJson(res('removed'))) },
       { key: 'removed', value: null },
     ]);
-    const stage = new PollingStage({
-      logger,
-      site: SITE,
-      bus,
-      topics,
-      store,
-      keys,
-      contextFactory: createContextFactory({ logger, store, keys }),
-      enrichmentCache: new EnrichmentCache({ load: () => Promise.resolve(undefined) }),
-      nodeId: 'n1',
-      mailboxSize: 100,
-      stopGraceMs: 100,
-      enrichmentWaitMs: 0,
-      heartbeat: false,
-      distributedGuards: false,
-      inventoryCheckDelayMs: 50,
-    });
+    const stage = pollingStage({ logger, bus, store, nodeId: 'n1', inventoryCheckDelayMs: 50 });
     cleanup.push(() => stage.stop());
     await stage.start();
     await until(() => stage.resources === 4, 5000, 'the lost resources taken from the store');
@@ -121,22 +133,7 @@ describe('PollingStage and the store inventory', () => {
     ];
     await bus.publish(topic, [...bad, { key: 'good', value: JSON.stringify(resourceToJson(res('good'))) }]);
     const stage = (nodeId: string, log = logger): PollingStage =>
-      new PollingStage({
-        logger: log,
-        site: SITE,
-        bus,
-        topics,
-        store,
-        keys,
-        contextFactory: createContextFactory({ logger, store, keys }),
-        enrichmentCache: new EnrichmentCache({ load: () => Promise.resolve(undefined) }),
-        nodeId,
-        mailboxSize: 100,
-        stopGraceMs: 100,
-        enrichmentWaitMs: 0,
-        heartbeat: false,
-        distributedGuards: false,
-      });
+      pollingStage({ logger: log, bus, store, nodeId });
     const first = stage('n1');
     cleanup.push(() => first.stop());
     await first.start();
