@@ -6,16 +6,15 @@ import { createContextFactory } from '../../src/plugins/context.js';
 import { storeKeys } from '../../src/store/keys.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { LEVEL, captureLogger } from '../support/capture-logger.js';
+import type { LogRecord } from '../support/capture-logger.js';
 import { pollingDefinition, pollingPlugin, resource } from '../support/polling-fixtures.js';
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
-function agentWith(error: () => Error): {
-  run: (id: string) => Promise<unknown>;
-  warnings: () => Record<string, unknown>[];
-} {
+/** An agent on an in-memory store that publishes nowhere, and the records it logs. */
+function quietAgent(): { agent: PollingAgent; records: LogRecord[] } {
   const { logger, records } = captureLogger();
   const store = new MemoryStore();
   const keys = storeKeys();
@@ -27,6 +26,14 @@ function agentWith(error: () => Error): {
     publish: () => Promise.resolve(),
     distributedGuards: false,
   });
+  return { agent, records };
+}
+
+function agentWith(error: () => Error): {
+  run: (id: string) => Promise<unknown>;
+  warnings: () => Record<string, unknown>[];
+} {
+  const { agent, records } = quietAgent();
   const plugin = pollingPlugin(pollingDefinition('device-metrics'), () => Promise.reject(error()));
   return {
     run: (id) =>
@@ -81,17 +88,7 @@ describe('failed runs are logged', () => {
   it('a success after a logged failure is logged once ("succeeds again"), not after every flap', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.UTC(2024, 0, 1));
-    const { logger, records } = captureLogger();
-    const store = new MemoryStore();
-    const keys = storeKeys();
-    const agent = new PollingAgent({
-      logger,
-      store,
-      keys,
-      contextFactory: createContextFactory({ logger, store, keys }),
-      publish: () => Promise.resolve(),
-      distributedGuards: false,
-    });
+    const { agent, records } = quietAgent();
     const status = (s: 'success' | 'timeout'): void =>
       agent.reportStatus({
         resourceId: 'sw1',
