@@ -1,17 +1,18 @@
 /**
- * The `panoptes` command line: one subcommand per file in ./commands. Usage errors exit 2,
+ * The `panoptes` command line: each subcommand registered by a file in ./register, which loads its
+ * implementation in ./commands only when it runs, so `--help` and a usage error load nothing else. Usage errors exit 2,
  * failures 1, success 0.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { registerFilter } from './commands/filter.js';
-import { registerPoll } from './commands/poll.js';
-import { registerRun } from './commands/run.js';
-import { registerSimulate } from './commands/simulate.js';
-import { registerSnmp } from './commands/snmp.js';
-import { registerValidate } from './commands/validate.js';
+import { registerFilter } from './register/filter.js';
+import { registerPoll } from './register/poll.js';
+import { registerRun } from './register/run.js';
+import { registerSimulate } from './register/simulate.js';
+import { registerSnmp } from './register/snmp.js';
+import { registerValidate } from './register/validate.js';
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
 export function packageVersion(): string {

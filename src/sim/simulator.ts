@@ -47,10 +47,9 @@ import {
 } from './synthetic.js';
 import type { MibTable, TableEntry } from './synthetic.js';
 
-/** The largest UDP payload over IPv4. */
-export const DEFAULT_MAX_MESSAGE_SIZE = 65_507;
-/** Every SNMP entity must accept messages of this size (RFC 3417). */
-export const MIN_MAX_MESSAGE_SIZE = 484;
+import { DEFAULT_MAX_MESSAGE_SIZE, MIN_MAX_MESSAGE_SIZE } from './limits.js';
+
+export { DEFAULT_MAX_MESSAGE_SIZE, MIN_MAX_MESSAGE_SIZE };
 
 export interface SyntheticFleet {
   readonly devices: number;

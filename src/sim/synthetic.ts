@@ -37,10 +37,9 @@ import { MIB_OBJECTS, scalar } from '../snmp/mibs.js';
 import { compareOids } from '../snmp/oid.js';
 import { SnmpTag } from '../snmp/types.js';
 
-/** Largest device number: the community has five digits. */
-export const MAX_SYNTHETIC_DEVICES = 99_999;
-/** Largest ifIndex: ifPhysAddress carries it in two bytes. */
-export const MAX_SYNTHETIC_INTERFACES = 65_535;
+import { MAX_SYNTHETIC_DEVICES, MAX_SYNTHETIC_INTERFACES } from './limits.js';
+
+export { MAX_SYNTHETIC_DEVICES, MAX_SYNTHETIC_INTERFACES };
 
 /** Constants of the synthetic model. */
 export const SYNTHETIC_START = {

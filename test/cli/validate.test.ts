@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it, expect } from 'vitest';
 import { runValidate } from '../../src/cli/commands/validate.js';
-import type { ValidateOptions } from '../../src/cli/commands/validate.js';
+import type { ValidateOptions } from '../../src/cli/args.js';
 import { EXIT } from '../../src/cli/io.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { parseJson, stringifyJson } from '../../src/model/json.js';

@@ -6,13 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  parseMaxMessageSizeOption,
-  parsePortOption,
-  parseSyntheticOption,
-  registerSimulate,
-  runSimulate,
-} from '../../src/cli/commands/simulate.js';
+import { parseMaxMessageSizeOption, parsePortOption, parseSyntheticOption } from '../../src/cli/args.js';
+import { runSimulate } from '../../src/cli/commands/simulate.js';
+import { registerSimulate } from '../../src/cli/register/simulate.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { snmpGet } from '../services/snmp-probe.js';
 
@@ -195,7 +191,7 @@ describe('panoptes simulate as a process', () => {
   it('prints one line with the port, answers, and exits 0 on SIGTERM', async () => {
     const driver = [
       "import { Command } from 'commander';",
-      "import { registerSimulate } from './src/cli/commands/simulate.ts';",
+      "import { registerSimulate } from './src/cli/register/simulate.ts';",
       "const program = new Command().name('panoptes').exitOverride();",
       'let code = 0;',
       'registerSimulate(program, (c) => { code = c; });',

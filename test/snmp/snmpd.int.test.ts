@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSnmp } from '../../src/cli/commands/snmp.js';
-import type { SnmpCliOptions } from '../../src/cli/commands/snmp.js';
+import type { SnmpCliOptions } from '../../src/cli/args.js';
 import { PanoptesError } from '../../src/errors.js';
 import { SnmpEngine } from '../../src/snmp/engine.js';
 import { isUnder } from '../../src/snmp/oid.js';

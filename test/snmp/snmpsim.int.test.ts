@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSnmp } from '../../src/cli/commands/snmp.js';
-import type { SnmpCliOptions } from '../../src/cli/commands/snmp.js';
+import type { SnmpCliOptions } from '../../src/cli/args.js';
 import { SnmpEngine } from '../../src/snmp/engine.js';
 import { isUnder } from '../../src/snmp/oid.js';
 import type { SnmpSessionOptions } from '../../src/snmp/session.js';

@@ -13,8 +13,6 @@
  * still printed) or when the configuration or resources are invalid, 2 for a usage error.
  */
 import { writeFile } from 'node:fs/promises';
-import { InvalidArgumentError } from 'commander';
-import type { Command } from 'commander';
 import { PollingAgent } from '../../actors/polling-agent.js';
 import { outcomePollingStatus } from '../../actors/run-status.js';
 import { loadSiteConfig } from '../../config/site-config.js';
@@ -36,18 +34,10 @@ import { CounterHistory } from '../../streams/counter-rate.js';
 import { applyRateTransforms } from '../../streams/rate-transform.js';
 import { storeKeys } from '../../store/keys.js';
 import { MemoryStore } from '../../store/memory-store.js';
+import type { PollCliOptions } from '../args.js';
 import { EXIT, processIo } from '../io.js';
 import type { CliIo } from '../io.js';
 import { readJsonInput } from '../read-input.js';
-
-export interface PollCliOptions {
-  readonly config: string;
-  readonly resources: string;
-  readonly runs?: number;
-  readonly every?: number;
-  /** Write every enrichment group the enrichment plugins made to this file (JSON lines). */
-  readonly enrichmentOut?: string;
-}
 
 export interface PollSummary {
   readonly resources: number;
@@ -55,13 +45,6 @@ export interface PollSummary {
   readonly groups: number;
   /** Runs by polling status name. */
   readonly statuses: Readonly<Record<string, number>>;
-}
-
-function positiveInteger(text: string, what: string, max: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
-    throw new InvalidArgumentError(`${what} must be an integer from 1 to ${max}.`);
-  }
-  return Number(text);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -213,37 +196,4 @@ export async function runPoll(
     for (const c of cleanups.reverse())
       await Promise.resolve(c()).catch((e: unknown) => io.err(`cleanup failed: ${errorMessage(e)}\n`));
   }
-}
-
-export function registerPoll(program: Command, setExitCode: (code: number) => void): void {
-  program
-    .command('poll')
-    .description('poll resources once (or --runs times) with the plugins that match them; print every group')
-    .requiredOption('--config <file>', 'site configuration file (YAML or JSON)')
-    .requiredOption('--resources <file>', 'resources (JSON: one, an array or a set; - reads standard input)')
-    .option('--runs <n>', 'poll this many times (rates need 2)', (t) => positiveInteger(t, 'RUNS', 1000))
-    .option('--every <seconds>', 'seconds between runs (default 60)', (t) =>
-      positiveInteger(t, 'SECONDS', 86_400),
-    )
-    .option(
-      '--enrichment-out <file>',
-      'also write every enrichment group made, one JSON per line ({resource_id, namespace, enrichment})',
-    )
-    .addHelpText(
-      'after',
-      `
-Runs the enrichment plugins that match each resource, then the polling plugins that match it,
-and prints every metrics group (Panoptes JSON, the status group of each run included) on stdout,
-one per line; a summary on stderr. Starts the site's simulator when it has one.
-
-Exit status: 0 every poll succeeded; 1 a poll failed (groups still printed) or invalid input; 2 usage.
-
-Examples:
-  panoptes poll --config examples/quickstart/site.yaml --resources examples/quickstart/devices.json
-  panoptes poll --config site.yaml --resources router.json --runs 2 --every 10
-  panoptes poll --config site.yaml --resources router.json --enrichment-out enrichment.jsonl`,
-    )
-    .action(async (opts: PollCliOptions) => {
-      setExitCode(await runPoll(opts));
-    });
 }

@@ -10,43 +10,23 @@
  * Exit status: 0 after a clean stop; 1 when the configuration is invalid or a stage cannot start
  * (the message names file, line and key path); 2 usage error.
  */
-import { InvalidArgumentError } from 'commander';
-import type { Command } from 'commander';
 import { isPanoptesError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import type { Logger } from '../../log.js';
 import { loadSiteConfig } from '../../config/site-config.js';
 import type { SiteConfig } from '../../config/site-config.js';
 import { MetricsServer } from '../../stages/metrics-server.js';
-import { ALL_ROLES, NodeStartup, PanoptesNode } from '../../node/node.js';
+import { NodeStartup, PanoptesNode } from '../../node/node.js';
 import type { Role } from '../../node/node.js';
 import type { PipelineSnapshot } from '../../node/node.js';
 import { EXIT, processIo } from '../io.js';
-import { parsePortOption } from './simulate.js';
+import type { RunCliOptions } from '../args.js';
 import type { CliIo } from '../io.js';
-
-export interface RunCliOptions {
-  readonly config: string;
-  readonly for?: number;
-  readonly out?: string;
-  /** Serve /metrics and /healthz on this port (0 picks one; logged). */
-  readonly metricsPort?: number;
-  /** The stages to run; default all. */
-  readonly roles?: readonly Role[];
-}
 
 export interface RunIo extends CliIo {
   /** True: redraw one status line; false: print a line per status interval. */
   readonly tty: boolean;
   readonly logger: Logger;
-}
-
-export function parseDurationOption(text: string): number {
-  const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || !(n > 0) || n > 31_536_000) {
-    throw new InvalidArgumentError('SECONDS must be a positive number of seconds.');
-  }
-  return n;
 }
 
 function rate(
@@ -173,87 +153,28 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
   return EXIT.OK;
 }
 
-function action(roles: readonly Role[] | undefined, setExitCode: (code: number) => void) {
-  return async (opts: RunCliOptions): Promise<void> => {
-    const controller = new AbortController();
-    const stop = (): void => controller.abort();
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    const logger = createLogger('panoptes', undefined, 2);
-    try {
-      const code = await runPipeline(
-        { ...opts, ...(roles === undefined ? {} : { roles }) },
-        controller.signal,
-        { ...processIo, tty: process.stdout.isTTY, logger },
-      );
-      setExitCode(code);
-      // Everything was flushed or abandoned on purpose: a client library still holding a socket
-      // or timer (one waiting for a server that is down) must not keep the process alive.
-      setTimeout(() => process.exit(code), 1000).unref();
-    } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    }
-  };
-}
-
-const STAGE_HELP: Record<Role, string> = {
-  discovery: 'run the discovery stage: discovery plugins -> <site>-resources (Kafka), resources in Redis',
-  enrichment: 'run an enrichment node: enrichment plugins for the resources of its partitions -> Redis',
-  polling: 'run a polling node: polling plugins for the resources of its partitions -> <site>-processed',
-  consumer: 'run the consumers of the configuration: <site>-processed -> InfluxDB and/or JSONL files',
-};
-
-export function registerRun(program: Command, setExitCode: (code: number) => void): void {
-  for (const role of ALL_ROLES) {
-    program
-      .command(role)
-      .description(STAGE_HELP[role])
-      .requiredOption(
-        '--config <file>',
-        'site configuration file (YAML or JSON); needs bus.type kafka, store.type redis',
-      )
-      .option(
-        '--for <seconds>',
-        'stop after this many seconds (default: until SIGINT/SIGTERM)',
-        parseDurationOption,
-      )
-      .option(
-        '--metrics-port <port>',
-        'serve Prometheus /metrics and /healthz on PORT of metrics.listen_host (default 127.0.0.1)',
-        parsePortOption,
-      )
-      .action(action([role], setExitCode));
+/**
+ * The command: runs the pipeline (or the stages `roles`) with the process's signals and streams
+ * until it stops; returns the exit status.
+ */
+export async function runCommand(roles: readonly Role[] | undefined, opts: RunCliOptions): Promise<number> {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const logger = createLogger('panoptes', undefined, 2);
+  try {
+    const code = await runPipeline(
+      { ...opts, ...(roles === undefined ? {} : { roles }) },
+      controller.signal,
+      { ...processIo, tty: process.stdout.isTTY, logger },
+    );
+    // Everything was flushed or abandoned on purpose: a client library still holding a socket
+    // or timer (one waiting for a server that is down) must not keep the process alive.
+    setTimeout(() => process.exit(code), 1000).unref();
+    return code;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
   }
-  program
-    .command('run')
-    .description('run discovery, enrichment, polling and consumers in one process (embedded mode)')
-    .requiredOption('--config <file>', 'site configuration file (YAML or JSON)')
-    .option(
-      '--for <seconds>',
-      'stop after this many seconds (default: run until SIGINT/SIGTERM)',
-      parseDurationOption,
-    )
-    .option('--out <file.jsonl>', 'also write every published metrics group to this file, one JSON per line')
-    .option(
-      '--metrics-port <port>',
-      'serve Prometheus /metrics and /healthz on PORT of metrics.listen_host (default 127.0.0.1)',
-      parsePortOption,
-    )
-    .addHelpText(
-      'after',
-      `
-Starts the built-in SNMP simulator when the configuration has a simulator section, loads the
-plugins of plugins.directories, discovers, enriches and polls, and publishes metrics groups
-(Panoptes schema 0.2) on the in-process bus, where the JSONL consumers write them.
-
-While running: a live status line on a terminal, else one line per output.status_interval_seconds.
-Logs are JSON lines on stderr (PANOPTES_LOG_LEVEL=debug|info|warn|error, default info).
-
-Exit status: 0 after --for or a signal; 1 invalid configuration or a stage that cannot start; 2 usage.
-
-Examples:
-  panoptes run --config examples/quickstart/site.yaml --for 60 --out metrics.jsonl`,
-    )
-    .action(action(undefined, setExitCode));
 }

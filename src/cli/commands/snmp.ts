@@ -5,8 +5,6 @@
  * (noSuchObject, noSuchInstance, endOfMibView) go to stderr as `OID: noSuchInstance`. Exit 0 on
  * success, 1 on timeout or an error answer, 2 on a usage error.
  */
-import { InvalidArgumentError, Option } from 'commander';
-import type { Command } from 'commander';
 import { PanoptesError, isPanoptesError } from '../../errors.js';
 import { SnmpEngine } from '../../snmp/engine.js';
 import { parseOid } from '../../snmp/oid.js';
@@ -14,24 +12,9 @@ import type { SnmpSessionOptions, V3Level } from '../../snmp/session.js';
 import { formatSnmprec } from '../../snmp/snmprec.js';
 import { SnmpTag, isException } from '../../snmp/types.js';
 import type { Varbind } from '../../snmp/types.js';
+import type { SnmpCliOptions } from '../args.js';
 import { EXIT, processIo } from '../io.js';
 import type { CliIo } from '../io.js';
-
-export interface SnmpCliOptions {
-  readonly community: string;
-  readonly snmpVersion: '1' | '2c' | '3';
-  readonly maxRepetitions: number;
-  readonly timeout: number;
-  readonly retries: number;
-  readonly decodeWorkers: number;
-  readonly securityName?: string;
-  readonly securityLevel?: V3Level;
-  readonly authProtocol?: 'md5' | 'sha';
-  readonly authKey?: string;
-  readonly privProtocol?: 'des' | 'aes';
-  readonly privKey?: string;
-  readonly context?: string;
-}
 
 /** `host`, `host:port`, `[v6]` or `[v6]:port`. */
 export function parseTarget(text: string): { host: string; port: number } {
@@ -42,16 +25,6 @@ export function parseTarget(text: string): { host: string; port: number } {
     throw new PanoptesError('USAGE', `invalid target "${text}": expected host[:port], e.g. 127.0.0.1:161`);
   }
   return { host, port };
-}
-
-function integer(name: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    }
-    return n;
-  };
 }
 
 function sessionOptions(targetText: string, o: SnmpCliOptions): SnmpSessionOptions {
@@ -136,87 +109,4 @@ export async function runSnmp(
   } finally {
     await engine?.close();
   }
-}
-
-function addOptions(cmd: Command): Command {
-  return cmd
-    .option('-c, --community <community>', 'SNMPv1/v2c community', 'public')
-    .addOption(
-      new Option('-v, --snmp-version <version>', 'SNMP version').choices(['1', '2c', '3']).default('2c'),
-    )
-    .option(
-      '--max-repetitions <n>',
-      'GETBULK max-repetitions for walks',
-      integer('--max-repetitions', 1, 1000),
-      25,
-    )
-    .option(
-      '-t, --timeout <ms>',
-      'timeout per attempt in milliseconds',
-      integer('--timeout', 1, 600_000),
-      2000,
-    )
-    .option('-r, --retries <n>', 'attempts after the first', integer('--retries', 0, 20), 1)
-    .option(
-      '--decode-workers <n>',
-      'worker threads decoding answers (0 = inline)',
-      integer('--decode-workers', 0, 64),
-      0,
-    )
-    .option('-u, --security-name <user>', 'SNMPv3 user')
-    .addOption(
-      new Option('-l, --security-level <level>', 'SNMPv3 level (default from the keys given)').choices([
-        'noAuthNoPriv',
-        'authNoPriv',
-        'authPriv',
-      ]),
-    )
-    .addOption(
-      new Option('-a, --auth-protocol <protocol>', 'SNMPv3 authentication')
-        .choices(['md5', 'sha'])
-        .default('sha'),
-    )
-    .option('-A, --auth-key <key>', 'SNMPv3 authentication pass phrase')
-    .addOption(
-      new Option('-x, --priv-protocol <protocol>', 'SNMPv3 privacy').choices(['des', 'aes']).default('aes'),
-    )
-    .option('-X, --priv-key <key>', 'SNMPv3 privacy pass phrase')
-    .option('-n, --context <name>', 'SNMPv3 context name');
-}
-
-export function registerSnmp(program: Command, setExitCode: (code: number) => void): void {
-  const snmp = program
-    .command('snmp')
-    .description('query an SNMP agent: get values or walk subtrees, printed as snmprec lines');
-
-  addOptions(
-    snmp
-      .command('get')
-      .description('GET the given OIDs')
-      .argument('<target>', 'host[:port] (default port 161)')
-      .argument('<oid...>', 'OIDs, with or without a leading dot'),
-  ).action(async (target: string, oids: string[], opts: SnmpCliOptions) => {
-    setExitCode(await runSnmp('get', target, oids, opts));
-  });
-
-  addOptions(
-    snmp
-      .command('walk')
-      .description('walk the subtrees under the given OIDs (GETBULK for v2c/v3, GETNEXT for v1)')
-      .argument('<target>', 'host[:port] (default port 161)')
-      .argument('<oid...>', 'subtree roots, with or without a leading dot'),
-  )
-    .addHelpText(
-      'after',
-      `
-Output: OID|tag|value per varbind: 2 Integer32, 4 OctetString (printable ASCII; else 4x hex),
-5 Null, 6 OID, 64 IpAddress, 65 Counter32, 66 Gauge32, 67 TimeTicks, 68x Opaque (hex),
-70 Counter64 (exact). Exceptions go to stderr. Exit 0 success, 1 timeout or error, 2 usage.
-
-Example:
-  panoptes snmp walk 127.0.0.1:1161 1.3.6.1.2.1.2.2.1 -c public --max-repetitions 50`,
-    )
-    .action(async (target: string, oids: string[], opts: SnmpCliOptions) => {
-      setExitCode(await runSnmp('walk', target, oids, opts));
-    });
 }

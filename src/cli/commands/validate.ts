@@ -7,12 +7,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import { errorMessage } from '../../errors.js';
-import { ProfileCatalog } from '../../profiles/catalog.js';
-import { loadProfileFile } from '../../profiles/profile.js';
-import { silentLogger } from '../../log.js';
-import { PluginLoader } from '../../plugins/loader.js';
 import {
   metricsGroupToJson,
   parseMetricsGroupDocument,
@@ -21,16 +16,10 @@ import {
   stringifyJson,
 } from '../../model/index.js';
 import type { MetricsGroup, ParsedDocument, Resource } from '../../model/index.js';
+import type { ValidateKind, ValidateOptions } from '../args.js';
 import { EXIT, processIo } from '../io.js';
 import type { CliIo } from '../io.js';
 import { readJsonInput } from '../read-input.js';
-
-export const VALIDATE_KINDS = ['resources', 'metrics', 'profiles', 'plugins'] as const;
-export type ValidateKind = (typeof VALIDATE_KINDS)[number];
-
-export interface ValidateOptions {
-  readonly print?: boolean;
-}
 
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -60,6 +49,11 @@ export async function runValidateProfiles(path: string, io: CliIo = processIo): 
     io.err(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
     return EXIT.FAILED;
   }
+  // Loaded here: checking resources or metrics groups needs neither profiles nor plugins.
+  const [{ ProfileCatalog }, { loadProfileFile }] = await Promise.all([
+    import('../../profiles/catalog.js'),
+    import('../../profiles/profile.js'),
+  ]);
   if (isDirectory) {
     const { catalog, problems } = await ProfileCatalog.load([resolve(path)]);
     for (const p of problems) io.err(`${p.message}\n`);
@@ -92,6 +86,10 @@ export async function runValidatePlugins(dir: string, io: CliIo = processIo): Pr
     io.err(`${dir}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
     return EXIT.FAILED;
   }
+  const [{ PluginLoader }, { silentLogger }] = await Promise.all([
+    import('../../plugins/loader.js'),
+    import('../../log.js'),
+  ]);
   const loader = new PluginLoader({ directories: [dir], logger: silentLogger, rescanIntervalMs: 0 });
   try {
     await loader.scan();
@@ -141,39 +139,4 @@ export async function runValidate(
   }
   io.out(options.print === true ? `${stringifyJson(output, 2)}\n` : `ok: ${summary}\n`);
   return EXIT.OK;
-}
-
-export function registerValidate(program: Command, setExitCode: (code: number) => void): void {
-  program
-    .command('validate')
-    .description(
-      'check a JSON file of resources or metrics groups against the Panoptes schema, or SNMP profiles',
-    )
-    .argument('<kind>', `what the file holds: ${VALIDATE_KINDS.join(' | ')}`)
-    .argument(
-      '<file>',
-      'JSON file: one object, an array, or a set object ("-" reads standard input); profiles: a YAML file or a directory; plugins: a directory',
-    )
-    .option('--print', 'print the normalised JSON instead of a summary')
-    .addHelpText(
-      'after',
-      `
-Exit status: 0 valid, 1 invalid (every problem printed as FILE: $.path: message, or for
-profiles FILE:LINE:COLUMN: key.path: message), 2 usage error.
-
-Examples:
-  panoptes validate resources devices.json
-  panoptes validate metrics group.json --print
-  panoptes validate profiles /etc/panoptes/profiles
-  panoptes validate plugins /etc/panoptes/plugins`,
-    )
-    .action(async (kind: string, file: string, opts: ValidateOptions, cmd: Command) => {
-      if (!(VALIDATE_KINDS as readonly string[]).includes(kind)) {
-        cmd.error(`error: unknown kind '${kind}' (expected ${VALIDATE_KINDS.join(', ')})`, {
-          exitCode: EXIT.USAGE,
-          code: 'panoptes.usage',
-        });
-      }
-      setExitCode(await runValidate(kind as ValidateKind, file, opts));
-    });
 }
