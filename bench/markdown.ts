@@ -15,6 +15,7 @@ import { format, resolveConfig } from 'prettier';
 import { readResults, SNMP_SUBJECTS, soakSamples, subtitle, thinSamples } from './charts.js';
 import type { ResultsFile } from './charts.js';
 import { RESULTS_DIR } from './lib/report.js';
+import { STARTUP_GOAL_MS } from './startup.bench.js';
 
 export const BENCHMARKS_MD = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
 
@@ -318,6 +319,35 @@ function soakSection(r: ResultsFile): string {
   return out.join('\n');
 }
 
+/** Start-up: one row per command, wall and CPU, and the verdict for --help and validate. */
+function startupSection(r: ResultsFile): string {
+  const floor = value(r, 'node -e 0', 'wall');
+  const rows = subjects(r).map((s) => {
+    const wall = value(r, s, 'wall');
+    return [
+      `\`${s}\``,
+      num(wall),
+      num(value(r, s, 'cpu')),
+      floor === undefined || wall === undefined ? 'n/a' : `${(wall / floor).toFixed(2)}x`,
+    ];
+  });
+  const out = [
+    source(r, 'startup'),
+    '',
+    table(['command', 'wall ms (median)', 'CPU ms (mean)', 'wall x node -e 0'], rows, ['l', 'r', 'r', 'r']),
+    '',
+  ];
+  for (const s of ['panoptes --help', 'panoptes validate resources', 'panoptes validate profiles']) {
+    const wall = value(r, s, 'wall');
+    if (wall !== undefined) {
+      out.push(
+        `- Goal: \`${s}\` within ${STARTUP_GOAL_MS} ms wall: ${num(wall)} ms, ${verdict(wall <= STARTUP_GOAL_MS)}.`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
 const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   dsl: dslSection,
   actors: actorsSection,
@@ -326,6 +356,7 @@ const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   'device-metrics': deviceMetricsSection,
   consumer: (r) => plainSection(r, 'consumer'),
   soak: soakSection,
+  startup: startupSection,
 };
 
 export interface MarkdownOptions {

@@ -6,6 +6,7 @@
  *   npm run bench -- NAME [NAME]  the named ones
  *   npm run bench -- report       only redraw the charts and BENCHMARKS.md's figures from bench/results
  *   npm run bench -- soak         the soak run (an hour at 5,000 devices; only when named)
+ *   npm run bench -- startup      start-up time of CLI commands beside node -e 0
  * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json;
  * then the SVG charts in bench/charts/ and the figures in BENCHMARKS.md are written again from
  * every results file. A progress bar
@@ -23,6 +24,7 @@ import { main as markdown } from './markdown.js';
 import { main as pipeline } from './pipeline.bench.js';
 import { main as snmp } from './snmp.bench.js';
 import { main as soak } from './soak.bench.js';
+import { main as startup } from './startup.bench.js';
 
 interface BenchOptions {
   readonly quick: boolean;
@@ -40,12 +42,13 @@ const BENCHES: Readonly<Record<string, (o: BenchOptions) => void | Promise<void>
   'device-metrics': (o) => deviceMetrics(o),
   consumer: (o) => consumer(o),
   soak: (o) => soak(o),
+  startup: () => startup(),
 };
 
 /** Run only when named: an hour by default. */
 const ON_REQUEST = new Set(['soak']);
 
-const QUICK = ['dsl', 'snmp', 'pipeline', 'consumer'];
+const QUICK = ['dsl', 'snmp', 'pipeline', 'consumer', 'startup'];
 
 /** Charts and BENCHMARKS.md's figures from every results file. */
 async function report(): Promise<void> {

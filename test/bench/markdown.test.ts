@@ -29,7 +29,7 @@ function results(bench: string, rows: [string, string, number][]): void {
   );
 }
 
-const SECTIONS = ['dsl', 'actors', 'snmp', 'pipeline', 'device-metrics', 'consumer', 'soak'];
+const SECTIONS = ['dsl', 'actors', 'snmp', 'pipeline', 'device-metrics', 'consumer', 'startup', 'soak'];
 
 function page(body = 'old figures'): string {
   const file = join(dir, 'BENCHMARKS.md');
@@ -88,7 +88,7 @@ describe('BENCHMARKS.md figures', () => {
     );
     expect(text).toContain('at 12,000 devices per core: **met**');
     // Sections without results keep what they held, and say so.
-    expect(text.match(/old figures/g)).toHaveLength(5);
+    expect(text.match(/old figures/g)).toHaveLength(6);
     expect(lines.join('\n')).toContain('no bench/results/dsl.json');
     // Running again gives the same page.
     await main({ resultsDir: dir, file, log: () => {} });
@@ -135,6 +135,25 @@ describe('BENCHMARKS.md figures', () => {
     expect(text).toMatch(/\| interval \(s\) +\| +15 \| +15 \| +1\.00x \|/);
     expect(text).toContain('- Device metrics add 1 CPU ms per device run to 2 for interfaces alone (+50%).');
     expect(text).not.toContain('best window');
+  });
+
+  it('writes the startup section: wall and CPU per command, the ratio to node, and the 150 ms goal', async () => {
+    const file = page();
+    results('startup', [
+      ['node -e 0', 'wall', 50],
+      ['node -e 0', 'cpu', 40],
+      ['panoptes --help', 'wall', 100],
+      ['panoptes --help', 'cpu', 90],
+      ['panoptes validate resources', 'wall', 200],
+      ['panoptes validate resources', 'cpu', 180],
+    ]);
+    expect(await main({ resultsDir: dir, file, log: () => {} })).toEqual(['startup']);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/\| `panoptes --help` +\| +100 \| +90 \| +2\.00x \|/);
+    expect(text).toContain('`panoptes --help` within 150 ms wall: 100 ms, **met**');
+    expect(text).toContain('`panoptes validate resources` within 150 ms wall: 200 ms, **not met**');
+    // A subject not measured gets no verdict.
+    expect(text).not.toContain('`panoptes validate profiles` within');
   });
 
   it('names the page when a marker is missing or unclosed', async () => {
