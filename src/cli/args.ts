@@ -124,8 +124,5 @@ export interface PollCliOptions {
 }
 
 export function positiveInteger(text: string, what: string, max: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
-    throw new InvalidArgumentError(`${what} must be an integer from 1 to ${max}.`);
-  }
-  return Number(text);
+  return integerArgument(text, what, 1, max);
 }
