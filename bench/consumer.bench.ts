@@ -4,12 +4,18 @@
  * The groups (interface groups of synthetic devices, 24 per device, each with 8 counters, their
  * 8 rate gauges and 3 gauges) are produced to the Kafka-protocol test broker first; then the
  * InfluxDB consumer reads them from the beginning and writes them to victoria-metrics through
- * the InfluxDB v2 write API. CPU time of this process is measured from the consumer's start
- * until every group is written (producing is not counted); victoria-metrics runs as its own
- * process. Environment: CONSUMER_GROUPS (default 5000; the quick run 3000). The test broker keeps
- * only about 5 MB per partition, so more groups than that cannot be produced up front.
+ * the InfluxDB v2 write API. The test broker keeps only about 5 MB per partition, so the groups
+ * go in chunks of CHUNK: one chunk is produced (by kcat, another process), then the consumer reads and writes it while this
+ * process does nothing else; CPU time of this process is counted only while the consumer works
+ * (producing is not counted, the consumer's idle fetches between records are). The consumer is
+ * started after the first chunk is produced, outside the count; victoria-metrics runs
+ * as its own process. Environment: CONSUMER_GROUPS (default 20000; the quick run 5000).
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KafkaBus } from '../src/bus/kafka-bus.js';
 import { topicNames } from '../src/bus/topics.js';
 import { InfluxConsumer } from '../src/consumers/influx-consumer.js';
@@ -18,6 +24,7 @@ import { METRICS_GROUP_SCHEMA_VERSION, metricsGroupToJsonText } from '../src/mod
 import type { Metric, MetricsGroup } from '../src/model/index.js';
 import { INTERFACE_COUNTERS } from '../plugins/interface-polling.js';
 import { startKafka } from '../test/services/kafka.js';
+import { requireBinary } from '../test/services/managed-process.js';
 import { startVictoriaMetrics } from '../test/services/victoria-metrics.js';
 import type { BenchRow } from './lib/report.js';
 import { printTable, writeResults } from './lib/report.js';
@@ -72,32 +79,51 @@ function group(n: number, now: number): MetricsGroup {
   };
 }
 
+/** Groups produced, then consumed, at a time: well under the test broker's 5 MB per partition. */
+const CHUNK = 500;
+
+/**
+ * Produces records from another process (kcat), so this process's CPU time is the consumer's
+ * alone. One record per line, key and value separated by a tab (the JSON text holds neither).
+ */
+async function produceWithKcat(
+  brokers: readonly string[],
+  topic: string,
+  records: readonly { key: string; value: string }[],
+  dir: string,
+): Promise<void> {
+  const file = join(dir, 'chunk.txt');
+  await writeFile(file, records.map((r) => `${r.key}\t${r.value}\n`).join(''));
+  const kcat = spawn(
+    requireBinary('kcat', 'kcat'),
+    ['-P', '-b', brokers.join(','), '-t', topic, '-K', '\t', '-l', file],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  kcat.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    kcat.on('error', reject);
+    kcat.on('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`kcat -P exited with ${code}: ${stderr.trim()}`);
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function main(
   options: { quick?: boolean; progress?: (text: string) => void } = {},
 ): Promise<void> {
   const progress = options.progress ?? ((t: string) => console.log(t));
-  // The test broker keeps about 5 MB per partition (older records are deleted), so the groups
-  // produced up front must fit: 5,000 groups of ~1.3 KB over 4 partitions do (10,000 do not).
-  const total = options.quick ? 3_000 : Number(process.env['CONSUMER_GROUPS'] ?? 5_000);
+  const total = options.quick ? 5_000 : Number(process.env['CONSUMER_GROUPS'] ?? 20_000);
   const [kafka, vm] = await Promise.all([startKafka(3), startVictoriaMetrics()]);
+  const dir = await mkdtemp(join(tmpdir(), 'panoptes-consumer-bench-'));
   const bus = new KafkaBus({ brokers: kafka.brokers, logger: silentLogger, maxBufferedMessages: 50_000 });
   const site = `bench${randomUUID().slice(0, 8)}`;
   const topics = topicNames();
   const rows: BenchRow[] = [];
   try {
-    progress(`producing ${total} groups`);
-    const now = Date.now() - 60_000;
-    for (let n = 0; n < total; n += 1000) {
-      const batch = [];
-      for (let k = n; k < Math.min(total, n + 1000); k++) {
-        const g = group(k, now);
-        batch.push({ key: g.resource.resource_id, value: metricsGroupToJsonText(g) });
-      }
-      await bus.publish(topics.processed(site), batch);
-    }
-    progress(`consuming ${total} groups into victoria-metrics`);
     const consumer = new InfluxConsumer({
       bus,
       topic: topics.processed(site),
@@ -108,21 +134,35 @@ export async function main(
       bucket: 'bench',
       logger: silentLogger,
     });
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await consumer.start();
-    const deadline = Date.now() + 120_000;
-    while (consumer.stats.received < total && Date.now() < deadline) {
-      await sleep(50);
+    const now = Date.now() - 60_000;
+    let cpuMicros = 0;
+    let wall = 0;
+    const deadline = Date.now() + 600_000;
+    for (let n = 0; n < total && Date.now() < deadline; n += CHUNK) {
+      const end = Math.min(total, n + CHUNK);
+      const batch: { key: string; value: string }[] = [];
+      for (let k = n; k < end; k++) {
+        const g = group(k, now);
+        batch.push({ key: g.resource.resource_id, value: metricsGroupToJsonText(g) });
+      }
+      await produceWithKcat(kafka.brokers, topics.processed(site), batch, dir);
+      // Started once the topic exists; its group join is not counted.
+      if (n === 0) await consumer.start();
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const chunkDeadline = Date.now() + 120_000;
+      while (consumer.stats.received < end && Date.now() < chunkDeadline) await sleep(5);
+      const used = process.cpuUsage(cpu0);
+      cpuMicros += used.user + used.system;
+      wall += (performance.now() - t0) / 1000;
       progress(
         `consumed ${consumer.stats.received} of ${total} groups (${consumer.stats.writeErrors} failed writes, ` +
           `bus delivered ${bus.stats.delivered}, lag ${bus.stats.consumerLag}, handler errors ${bus.stats.handlerErrors})`,
       );
+      if (consumer.stats.received < end) break;
     }
-    const used = process.cpuUsage(cpu0);
-    const wall = (performance.now() - t0) / 1000;
     await consumer.stop();
-    const cpu = (used.user + used.system) / 1e6;
+    const cpu = cpuMicros / 1e6;
     const received = consumer.stats.received;
     const metrics = received * (INTERFACE_COUNTERS.length * 2 + 3);
     const row = (metric: string, value: number, unit: string): BenchRow => ({
@@ -147,7 +187,7 @@ export async function main(
     }
   } finally {
     await bus.close();
-    await Promise.all([kafka.stop(), vm.stop()]);
+    await Promise.all([kafka.stop(), vm.stop(), rm(dir, { recursive: true, force: true })]);
   }
   printTable(rows, 'influx consumer');
   const file = writeResults('consumer', rows, {

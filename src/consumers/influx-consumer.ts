@@ -41,10 +41,9 @@
  */
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import type { BusMessage, MessageBus, Subscription } from '../bus/bus.js';
-import { PanoptesError, ValidationError, errorMessage } from '../errors.js';
+import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { parseJson } from '../model/json.js';
-import { parseMetricsGroup } from '../model/metrics-group.js';
+import { readMetricsGroupMessage } from './decode.js';
 import { DependencyHealth, SampleList } from '../telemetry.js';
 import type { DependencyStatus, MetricSample, Telemetry } from '../telemetry.js';
 import { deadLetter } from '../bus/dead-letter.js';
@@ -171,19 +170,8 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
 
 /** The points of a message, or why it has none. */
 function decode(message: BusMessage): { lines: string[] } | { reason: string } {
-  if (message.value === null) return { reason: 'no value (tombstone)' };
-  const source = `${message.topic}[${message.partition}]@${message.offset}`;
-  try {
-    const parsed = parseMetricsGroup(parseJson(message.value.toString('utf8'), source));
-    if (!parsed.ok) {
-      return {
-        reason: new ValidationError('MODEL_INVALID', `metrics group ${source}`, parsed.issues).message,
-      };
-    }
-    return { lines: metricsGroupToPoints(parsed.value) };
-  } catch (e) {
-    return { reason: errorMessage(e) };
-  }
+  const read = readMetricsGroupMessage(message);
+  return 'reason' in read ? read : { lines: metricsGroupToPoints(read.group) };
 }
 
 export class InfluxConsumer implements Telemetry {

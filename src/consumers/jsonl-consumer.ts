@@ -15,11 +15,10 @@ import { open, mkdir } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BusMessage, MessageBus, Subscription } from '../bus/bus.js';
-import { PanoptesError, ValidationError, errorMessage } from '../errors.js';
+import { PanoptesError, errorMessage } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { Logger } from '../log.js';
-import { parseJson } from '../model/json.js';
-import { parseMetricsGroup } from '../model/metrics-group.js';
+import { readMetricsGroupMessage } from './decode.js';
 import { DependencyHealth, SampleList } from '../telemetry.js';
 import type { DependencyStatus, MetricSample, Telemetry } from '../telemetry.js';
 import { deadLetter } from '../bus/dead-letter.js';
@@ -37,15 +36,8 @@ export interface JsonlConsumerOptions {
 
 /** Why a record is not a metrics group, or undefined when it is one. */
 export function invalidMetricsGroup(message: BusMessage): string | undefined {
-  if (message.value === null) return 'no value (tombstone)';
-  const source = `${message.topic}[${message.partition}]@${message.offset}`;
-  try {
-    const parsed = parseMetricsGroup(parseJson(message.value.toString('utf8'), source));
-    if (parsed.ok) return undefined;
-    return new ValidationError('MODEL_INVALID', `metrics group ${source}`, parsed.issues).message;
-  } catch (e) {
-    return errorMessage(e);
-  }
+  const read = readMetricsGroupMessage(message);
+  return 'reason' in read ? read.reason : undefined;
 }
 
 export class JsonlConsumer implements Telemetry {

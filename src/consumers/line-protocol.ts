@@ -79,23 +79,50 @@ export function timestampMs(seconds: number): number {
   return Math.round(seconds * 1000);
 }
 
-/** The tag set of a group: key -> value, dimensions then resource tags, empty values left out. */
-export function tagsOf(group: MetricsGroup): Map<string, string> {
-  const resourceTags = new Set<string>(RESOURCE_TAGS);
-  const tags = new Map<string, string>();
+const RESOURCE_TAG_SET: ReadonlySet<string> = new Set<string>(RESOURCE_TAGS);
+
+/** The tags of a group as [key, value]: dimensions then resource tags, empty values left out. */
+function tagPairs(group: MetricsGroup): [string, string][] {
+  const tags: [string, string][] = [];
   for (const d of group.dimensions) {
-    if (resourceTags.has(d.dimension_name) || d.dimension_value === '') continue;
-    tags.set(d.dimension_name, d.dimension_value);
+    if (RESOURCE_TAG_SET.has(d.dimension_name) || d.dimension_value === '') continue;
+    tags.push([d.dimension_name, d.dimension_value]);
   }
-  for (const key of RESOURCE_TAGS) {
-    const value = group.resource[key];
-    if (value !== '') tags.set(key, value);
+  for (const k of RESOURCE_TAGS) {
+    const value = group.resource[k];
+    if (value !== '') tags.push([k, value]);
   }
   return tags;
 }
 
+/** The tag set of a group: key -> value, dimensions then resource tags, empty values left out. */
+export function tagsOf(group: MetricsGroup): Map<string, string> {
+  return new Map(tagPairs(group));
+}
+
 /** Orders strings by UTF-16 code units, the same on every machine (no locale). */
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+const NEEDS_KEY_ESCAPE = /[\\,= \n\r\t]/;
+
+/** escapeKey, skipping the replace for the usual text that needs none. */
+function key(s: string): string {
+  return NEEDS_KEY_ESCAPE.test(s) ? escapeKey(s) : s;
+}
+
+/** Escaped field keys by metric name and type; bounded, since names come from the records. */
+const fieldKeys = new Map<string, string>();
+const FIELD_KEYS_MAX = 10_000;
+
+function fieldKey(name: string, type: 'counter' | 'gauge'): string {
+  const id = type === 'counter' ? `c${name}` : `g${name}`;
+  let k = fieldKeys.get(id);
+  if (k === undefined) {
+    k = escapeKey(`${name}__${type}`);
+    if (fieldKeys.size < FIELD_KEYS_MAX) fieldKeys.set(id, k);
+  }
+  return k;
+}
 
 /**
  * The line protocol lines of one metrics group: one point (none for a group without metrics).
@@ -103,16 +130,14 @@ const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0
  */
 export function metricsGroupToPoints(group: MetricsGroup): string[] {
   if (group.metrics.length === 0) return []; // a point needs a field; validation requires one
-  const tags = [...tagsOf(group)]
-    .sort(([a], [b]) => byCodeUnit(a, b))
-    .map(([k, v]) => `,${escapeKey(k)}=${escapeKey(v)}`)
-    .join('');
-  const fields = group.metrics
-    .map(
-      (m) =>
-        `${escapeKey(`${m.metric_name}__${m.metric_type}`)}=${fieldValue(m.metric_value, m.metric_type)}`,
-    )
-    .join(',');
-  const time = timestampMs(group.metrics_group_creation_timestamp);
-  return [`${escapeMeasurement(group.metrics_group_type)}${tags} ${fields} ${time}`];
+  const tags = tagPairs(group);
+  tags.sort((a, b) => byCodeUnit(a[0], b[0]));
+  let line = escapeMeasurement(group.metrics_group_type);
+  for (const [k, v] of tags) line += `,${key(k)}=${key(v)}`;
+  let sep = ' ';
+  for (const m of group.metrics) {
+    line += `${sep}${fieldKey(m.metric_name, m.metric_type)}=${fieldValue(m.metric_value, m.metric_type)}`;
+    sep = ',';
+  }
+  return [`${line} ${timestampMs(group.metrics_group_creation_timestamp)}`];
 }

@@ -20,7 +20,7 @@ import { DEFAULT_TOPIC_DELIMITER, topicNames } from '../bus/topics.js';
 import { PanoptesError, errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { Logger } from '../log.js';
-import { parseJson, parseMetricsGroup } from '../model/index.js';
+import { parseMetricsGroupText } from '../model/index.js';
 import type { MetricsGroup } from '../model/index.js';
 
 export interface MetricsSubscriptionOptions {
@@ -58,13 +58,12 @@ export interface MetricsSubscription {
 export function parseMetricsGroupMessage(message: BusMessage): { group: MetricsGroup } | { problem: string } {
   const where = `${message.topic}[${message.partition}]@${message.offset}`;
   if (message.value === null) return { problem: `${where}: empty record (tombstone)` };
-  let json: unknown;
+  let parsed;
   try {
-    json = parseJson(message.value.toString('utf8'), where);
+    parsed = parseMetricsGroupText(message.value.toString('utf8'), where, '$');
   } catch (e) {
     return { problem: errorMessage(e) };
   }
-  const parsed = parseMetricsGroup(json, '$');
   if (!parsed.ok)
     return { problem: `${where}: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` };
   return { group: parsed.value };

@@ -276,7 +276,8 @@ export function rememberValidResource(resource: Resource, options: { parsed?: bo
   return true;
 }
 
-function isName(v: unknown): boolean {
+/** Whether `v` is a string matching NAME_PATTERN (remembering up to KNOWN_NAMES_MAX names that do). */
+export function isName(v: unknown): boolean {
   if (typeof v !== 'string') return false;
   if (knownNames.has(v)) return true;
   if (!NAME_PATTERN.test(v)) return false;
