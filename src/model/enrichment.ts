@@ -9,18 +9,20 @@
  *     metadata: { _enrichment_group_creation_timestamp, _enrichment_ttl, _execute_frequency } }
  * A set of groups for one resource: { resource: <Resource>, enrichment: [<group>, ...] }.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { resourceSchema, resourceToJson } from './resource.js';
 import type { Resource } from './resource.js';
 import {
   NAME_PATTERN,
   duplicateCheck,
   expected,
+  lazy,
   name,
   recordOf,
   strictObject,
   timestamp,
   validateWith,
+  zod,
 } from './validation.js';
 import type { Parsed } from './validation.js';
 
@@ -43,59 +45,69 @@ export interface EnrichmentGroupSet {
 }
 
 const seconds = (): z.ZodNumber =>
-  z
+  zod()
     .number({ error: expected('an integer number of seconds') })
     .int({ error: 'must be an integer number of seconds' })
     .positive({ error: 'must be greater than 0' });
 
-const enrichmentValue = z.custom<EnrichmentValue>(
-  (v) =>
-    typeof v === 'string' ||
-    typeof v === 'boolean' ||
-    typeof v === 'bigint' ||
-    (typeof v === 'number' && Number.isFinite(v)),
-  { error: expected('a string, number or boolean') },
+const enrichmentValue = lazy(() =>
+  zod().custom<EnrichmentValue>(
+    (v) =>
+      typeof v === 'string' ||
+      typeof v === 'boolean' ||
+      typeof v === 'bigint' ||
+      (typeof v === 'number' && Number.isFinite(v)),
+    { error: expected('a string, number or boolean') },
+  ),
 );
 
-const valuesSchema = recordOf(NAME_PATTERN, () => enrichmentValue);
+const valuesSchema = lazy(() => recordOf(NAME_PATTERN, () => enrichmentValue()));
 
-const dataSchema = recordOf(undefined, () => valuesSchema);
+const dataSchema = lazy(() => recordOf(undefined, () => valuesSchema()));
 
-export const enrichmentGroupSchema: z.ZodType<EnrichmentGroup, unknown> = strictObject({
-  namespace: name(),
-  data: dataSchema,
-  metadata: strictObject({
-    _enrichment_group_creation_timestamp: timestamp(),
-    _enrichment_ttl: seconds(),
-    _execute_frequency: seconds(),
-  }),
-}).transform((g): EnrichmentGroup => ({
-  namespace: g.namespace,
-  enrichment_ttl: g.metadata._enrichment_ttl,
-  execute_frequency: g.metadata._execute_frequency,
-  creation_timestamp: g.metadata._enrichment_group_creation_timestamp,
-  data: g.data,
-}));
+/** The zod schema for an enrichment group (built on first use). */
+export const enrichmentGroupSchema: () => z.ZodType<EnrichmentGroup, unknown> = lazy(() =>
+  strictObject({
+    namespace: name(),
+    data: dataSchema(),
+    metadata: strictObject({
+      _enrichment_group_creation_timestamp: timestamp(),
+      _enrichment_ttl: seconds(),
+      _execute_frequency: seconds(),
+    }),
+  }).transform((g): EnrichmentGroup => ({
+    namespace: g.namespace,
+    enrichment_ttl: g.metadata._enrichment_ttl,
+    execute_frequency: g.metadata._execute_frequency,
+    creation_timestamp: g.metadata._enrichment_group_creation_timestamp,
+    data: g.data,
+  })),
+);
 
-export const enrichmentGroupSetSchema: z.ZodType<EnrichmentGroupSet, unknown> = strictObject({
-  resource: resourceSchema,
-  enrichment: z.array(enrichmentGroupSchema, { error: expected('an array') }).superRefine((groups, ctx) => {
-    const seen = new Set<string>();
-    groups.forEach((g, i) => {
-      if (seen.has(g.namespace)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'namespace'],
-          message: `duplicate namespace "${g.namespace}"`,
+/** The zod schema for a resource's enrichment groups (built on first use). */
+export const enrichmentGroupSetSchema: () => z.ZodType<EnrichmentGroupSet, unknown> = lazy(() =>
+  strictObject({
+    resource: resourceSchema(),
+    enrichment: zod()
+      .array(enrichmentGroupSchema(), { error: expected('an array') })
+      .superRefine((groups, ctx) => {
+        const seen = new Set<string>();
+        groups.forEach((g, i) => {
+          if (seen.has(g.namespace)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'namespace'],
+              message: `duplicate namespace "${g.namespace}"`,
+            });
+          }
+          seen.add(g.namespace);
         });
-      }
-      seen.add(g.namespace);
-    });
-  }),
-}).transform((s): EnrichmentGroupSet => ({ resource: s.resource, groups: s.enrichment }));
+      }),
+  }).transform((s): EnrichmentGroupSet => ({ resource: s.resource, groups: s.enrichment })),
+);
 
 export function parseEnrichmentGroup(input: unknown, root = '$'): Parsed<EnrichmentGroup> {
-  return validateWith(enrichmentGroupSchema, input, root);
+  return validateWith(enrichmentGroupSchema(), input, root);
 }
 
 const namespaceDuplicates = duplicateCheck(
@@ -106,7 +118,7 @@ const namespaceDuplicates = duplicateCheck(
 );
 
 export function parseEnrichmentGroupSet(input: unknown, root = '$'): Parsed<EnrichmentGroupSet> {
-  return validateWith(enrichmentGroupSetSchema, input, root, [namespaceDuplicates]);
+  return validateWith(enrichmentGroupSetSchema(), input, root, [namespaceDuplicates]);
 }
 
 export function enrichmentGroupToJson(group: EnrichmentGroup): Record<string, unknown> {

@@ -7,8 +7,57 @@
  * JSON.parse / JSON.stringify. A key repeated with a different value is an error, not "last one
  * wins"; one repeated with an identical value is harmless and accepted.
  */
-import { parse, stringify } from 'lossless-json';
+import { createRequire } from 'node:module';
+import type * as LosslessJson from 'lossless-json';
 import { PanoptesError } from '../errors.js';
+
+let lossless: typeof LosslessJson | undefined;
+
+/** lossless-json, loaded (its CommonJS build, synchronously) when text needs it. */
+function losslessJson(): typeof LosslessJson {
+  lossless ??= createRequire(import.meta.url)('lossless-json') as typeof LosslessJson;
+  return lossless;
+}
+
+const LONG_DIGITS = /\d{16}/;
+const SPACE_BEFORE_COLON = /"\s+:/;
+/** Returned by commonJson when lossless-json must read the text. */
+const NOT_COMMON = Symbol('not common');
+
+/** Keys of every object in a JSON.parse value. */
+function countKeys(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let n = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) n += countKeys(item);
+    return n;
+  }
+  for (const key of Object.keys(value)) n += 1 + countKeys((value as Record<string, unknown>)[key]);
+  return n;
+}
+
+/**
+ * Text JSON.parse reads exactly as lossless-json would: no run of 16 digits (so no integer that
+ * could pass 2^53) and no repeated key. Every key ends with `":` and a string holds `":` only
+ * as `\":`, so with no whitespace before a colon, the number of `":` equals the number of keys
+ * exactly when no key repeats and no string holds one (otherwise lossless-json decides).
+ */
+function commonJson(text: string): unknown {
+  if (LONG_DIGITS.test(text) || SPACE_BEFORE_COLON.test(text)) return NOT_COMMON;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return NOT_COMMON; // lossless-json's message names the position
+  }
+  let colons = 0;
+  for (let i = text.indexOf('":'); i !== -1; i = text.indexOf('":', i + 2)) colons++;
+  try {
+    return colons === countKeys(value) ? value : NOT_COMMON;
+  } catch {
+    return NOT_COMMON; // nested too deep to count here
+  }
+}
 
 const INTEGER = /^-?\d+$/;
 
@@ -37,11 +86,18 @@ export function lineColumn(text: string, offset: number): { line: number; column
 
 /**
  * Parses JSON text. Integers beyond 2^53 come back as bigint. Throws PanoptesError JSON_PARSE
- * whose message starts with `<source>:<line>:<column>:`.
+ * whose message starts with `<source>:<line>:<column>:`. Text JSON.parse reads exactly is read
+ * by it (much faster); the rest by lossless-json (parseJsonLosslessly).
  */
 export function parseJson(text: string, source = '<input>'): unknown {
+  const common = commonJson(text);
+  return common === NOT_COMMON ? parseJsonLosslessly(text, source) : common;
+}
+
+/** parseJson through lossless-json alone: the reference parseJson's shortcut must agree with. */
+export function parseJsonLosslessly(text: string, source = '<input>'): unknown {
   try {
-    return parse(text, null, parseNumber);
+    return losslessJson().parse(text, null, parseNumber);
   } catch (e) {
     const raw = e instanceof Error ? e.message : String(e);
     const m = /(?:at )?position (\d+)/.exec(raw);
@@ -57,7 +113,7 @@ export function parseJson(text: string, source = '<input>'): unknown {
 
 /** Serialises a value, writing bigint as an exact integer literal. */
 export function stringifyJson(value: unknown, indent?: number): string {
-  const out = stringify(value, null, indent);
+  const out = losslessJson().stringify(value, null, indent);
   if (out === undefined) throw new TypeError('value is not serialisable as JSON');
   return out;
 }

@@ -27,9 +27,9 @@
 import { parseJson } from './json.js';
 import { isName, METRICS_GROUP_SCHEMA_VERSION, parseMetricsGroup } from './metrics-group.js';
 import type { Dimension, Metric, MetricsGroup } from './metrics-group.js';
-import { RESOURCE_TTL_KEY } from './resource.js';
+import { readResourceDirectly } from './resource.js';
 import type { Resource } from './resource.js';
-import { CONTROL_CHARS, NAME_PATTERN, RESERVED_KEYS, SITE_PATTERN } from './validation.js';
+import { CONTROL_CHARS } from './validation.js';
 import type { Parsed } from './validation.js';
 
 const SPACE_BEFORE_COLON = /"\s+:/;
@@ -93,41 +93,11 @@ function exactKeys(
 }
 
 function resource(r: Reading, v: unknown): Resource {
-  const o = object(v);
-  // resource_creation_timestamp is required here (a missing one is set at parse time by the authority).
-  exactKeys(r, o, 8, 'resource_metadata');
-  const site = text(o['resource_site']);
-  if (!SITE_PATTERN.test(site)) fail();
-  return {
-    resource_id: text(o['resource_id']),
-    resource_site: site,
-    resource_endpoint: text(o['resource_endpoint']),
-    resource_class: text(o['resource_class']),
-    resource_subclass: text(o['resource_subclass']),
-    resource_type: text(o['resource_type']),
-    resource_creation_timestamp: timestamp(o['resource_creation_timestamp']),
-    resource_creation_plugin: text(o['resource_creation_plugin']),
-    resource_metadata: metadata(r, o['resource_metadata']),
-  };
-}
-
-function metadata(r: Reading, v: unknown): Readonly<Record<string, string>> {
-  if (v === undefined) return {};
-  const m = object(v);
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(m)) {
-    r.keys++;
-    if (RESERVED_KEYS.has(k) || !NAME_PATTERN.test(k)) fail();
-    const value = m[k];
-    if (typeof value !== 'string') fail();
-    if (k === RESOURCE_TTL_KEY) {
-      // The authority's normal form: a positive safe integer without leading zeros or spaces.
-      const n = Number(value);
-      if (!INTEGER_LITERAL.test(value) || !(n > 0) || !Number.isSafeInteger(n) || String(n) !== value) fail();
-    }
-    out[k] = value;
-  }
-  return out;
+  const value = readResourceDirectly(v);
+  // A missing creation timestamp would be the time of parsing: left to the authority, whose time that is.
+  if (value === undefined || !Object.hasOwn(v as object, 'resource_creation_timestamp')) fail();
+  r.keys += Object.keys(v as Record<string, unknown>).length + Object.keys(value.resource_metadata).length;
+  return value;
 }
 
 function dimensions(r: Reading, v: unknown): Dimension[] {

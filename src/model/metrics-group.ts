@@ -12,19 +12,21 @@
  * metric_value is a number, or a bigint where the integer is beyond 2^53 (Counter64): it keeps
  * every digit in memory and is written back as the same integer literal.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { parseResource, resourceSchema, resourceToJson } from './resource.js';
 import type { Resource } from './resource.js';
 import {
   CONTROL_CHARS,
   duplicateCheck,
   expected,
+  lazy,
   name,
   NAME_PATTERN,
   strictObject,
   text,
   timestamp,
   validateWith,
+  zod,
 } from './validation.js';
 import type { Parsed } from './validation.js';
 
@@ -58,85 +60,97 @@ export interface MetricsGroup {
   readonly metrics: readonly Metric[];
 }
 
-const metricValue = z.custom<MetricValue>(
-  (v) => (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'bigint',
-  { error: expected('a number') },
+const metricValue = lazy(() =>
+  zod().custom<MetricValue>((v) => (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'bigint', {
+    error: expected('a number'),
+  }),
 );
 
-const metricSchema = strictObject({
-  metric_name: name(),
-  metric_value: metricValue,
-  metric_type: z.enum(['counter', 'gauge'], {
-    error: (i) => (i.input === undefined ? 'is required' : 'must be "counter" or "gauge"'),
+const metricSchema = lazy(() =>
+  strictObject({
+    metric_name: name(),
+    metric_value: metricValue(),
+    metric_type: zod().enum(['counter', 'gauge'], {
+      error: (i) => (i.input === undefined ? 'is required' : 'must be "counter" or "gauge"'),
+    }),
+    metric_creation_timestamp: timestamp(),
+  }).superRefine((m, ctx) => {
+    if (m.metric_type === 'counter' && m.metric_value < 0) {
+      ctx.addIssue({ code: 'custom', path: ['metric_value'], message: 'a counter must not be negative' });
+    }
   }),
-  metric_creation_timestamp: timestamp(),
-}).superRefine((m, ctx) => {
-  if (m.metric_type === 'counter' && m.metric_value < 0) {
-    ctx.addIssue({ code: 'custom', path: ['metric_value'], message: 'a counter must not be negative' });
-  }
-});
+);
 
-const dimensionSchema = strictObject({
-  dimension_name: name(),
-  dimension_value: text(),
-});
+const dimensionSchema = lazy(() =>
+  strictObject({
+    dimension_name: name(),
+    dimension_value: text(),
+  }),
+);
 
-const dimensionsSchema = z
-  .array(dimensionSchema, { error: expected('an array') })
-  .superRefine((dims, ctx) => {
-    const seen = new Set<string>();
-    dims.forEach((d, i) => {
-      if (seen.has(d.dimension_name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'dimension_name'],
-          message: `duplicate dimension "${d.dimension_name}"`,
-        });
-      }
-      seen.add(d.dimension_name);
-    });
-  });
+const dimensionsSchema = lazy(() =>
+  zod()
+    .array(dimensionSchema(), { error: expected('an array') })
+    .superRefine((dims, ctx) => {
+      const seen = new Set<string>();
+      dims.forEach((d, i) => {
+        if (seen.has(d.dimension_name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'dimension_name'],
+            message: `duplicate dimension "${d.dimension_name}"`,
+          });
+        }
+        seen.add(d.dimension_name);
+      });
+    }),
+);
 
-const metricsSchema = z
-  .array(metricSchema, { error: expected('an array') })
-  .min(1, { error: 'must hold at least one metric' })
-  .superRefine((metrics, ctx) => {
-    const seen = new Set<string>();
-    metrics.forEach((m, i) => {
-      const key = `${m.metric_type}:${m.metric_name}`;
-      if (seen.has(key)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'metric_name'],
-          message: `duplicate ${m.metric_type} "${m.metric_name}"`,
-        });
-      }
-      seen.add(key);
-    });
-  });
+const metricsSchema = lazy(() =>
+  zod()
+    .array(metricSchema(), { error: expected('an array') })
+    .min(1, { error: 'must hold at least one metric' })
+    .superRefine((metrics, ctx) => {
+      const seen = new Set<string>();
+      metrics.forEach((m, i) => {
+        const key = `${m.metric_type}:${m.metric_name}`;
+        if (seen.has(key)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'metric_name'],
+            message: `duplicate ${m.metric_type} "${m.metric_name}"`,
+          });
+        }
+        seen.add(key);
+      });
+    }),
+);
 
-export const metricsGroupSchema: z.ZodType<MetricsGroup, unknown> = strictObject({
-  metrics_group_schema_version: z
-    .literal(METRICS_GROUP_SCHEMA_VERSION, { error: `must be "${METRICS_GROUP_SCHEMA_VERSION}"` })
-    .optional(),
-  metrics_group_type: name(),
-  metrics_group_interval: z
-    .number({ error: expected('an integer number of seconds') })
-    .int({ error: 'must be an integer number of seconds' })
-    .positive({ error: 'must be greater than 0' }),
-  metrics_group_creation_timestamp: timestamp(),
-  resource: resourceSchema,
-  dimensions: dimensionsSchema,
-  metrics: metricsSchema,
-}).transform((g): MetricsGroup => ({
-  metrics_group_schema_version: METRICS_GROUP_SCHEMA_VERSION,
-  metrics_group_type: g.metrics_group_type,
-  metrics_group_interval: g.metrics_group_interval,
-  metrics_group_creation_timestamp: g.metrics_group_creation_timestamp,
-  resource: g.resource,
-  dimensions: g.dimensions,
-  metrics: g.metrics,
-}));
+/** The zod schema for a metrics group (built on first use). */
+export const metricsGroupSchema: () => z.ZodType<MetricsGroup, unknown> = lazy(() =>
+  strictObject({
+    metrics_group_schema_version: zod()
+      .literal(METRICS_GROUP_SCHEMA_VERSION, { error: `must be "${METRICS_GROUP_SCHEMA_VERSION}"` })
+      .optional(),
+    metrics_group_type: name(),
+    metrics_group_interval: zod()
+      .number({ error: expected('an integer number of seconds') })
+      .int({ error: 'must be an integer number of seconds' })
+      .positive({ error: 'must be greater than 0' }),
+    metrics_group_creation_timestamp: timestamp(),
+    resource: resourceSchema(),
+    dimensions: dimensionsSchema(),
+    metrics: metricsSchema(),
+  }).transform((g): MetricsGroup => ({
+    metrics_group_schema_version: METRICS_GROUP_SCHEMA_VERSION,
+    metrics_group_type: g.metrics_group_type,
+    metrics_group_interval: g.metrics_group_interval,
+    metrics_group_creation_timestamp: g.metrics_group_creation_timestamp,
+    resource: g.resource,
+    dimensions: g.dimensions,
+    metrics: g.metrics,
+  })),
+);
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -161,7 +175,7 @@ const rawChecks = [
 
 /** Validates unknown JSON as a metrics group; every problem is reported with its JSON path under `root`. */
 export function parseMetricsGroup(input: unknown, root = '$'): Parsed<MetricsGroup> {
-  return validateWith(metricsGroupSchema, input, root, rawChecks);
+  return validateWith(metricsGroupSchema(), input, root, rawChecks);
 }
 
 /**

@@ -1,9 +1,32 @@
 /**
  * Shared pieces of the model's validation: JSON paths, the result type, zod issue formatting and
  * the small schema builders every model file uses, so all messages read the same way.
+ *
+ * zod is loaded on first use (`zod()`), and the model's schemas are built then (`lazy`): loading
+ * it costs about 100 ms, which a command that reads only valid input (checked directly, see
+ * parseResource) never needs to pay. It is the CommonJS build, so it loads synchronously.
  */
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import type { ValidationIssue } from '../errors.js';
+
+type Zod = typeof z;
+let loaded: Zod | undefined;
+
+/** The zod namespace, loaded on the first call. */
+export function zod(): Zod {
+  if (loaded === undefined) {
+    const required = createRequire(import.meta.url)('zod') as { z: Zod };
+    loaded = required.z;
+  }
+  return loaded;
+}
+
+/** A value built on first use, then kept: `const schema = lazy(() => zod().string())`. */
+export function lazy<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}
 
 /** Names of metrics, dimensions, metrics group types and metadata keys. */
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -122,7 +145,7 @@ export function recordOf<V>(
   keyPattern: RegExp | undefined,
   valueFor: (key: string) => z.ZodType<V, unknown>,
 ): z.ZodType<Record<string, V>, unknown> {
-  return z
+  return zod()
     .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
       error: expected('an object'),
     })
@@ -163,7 +186,7 @@ export function expected(what: string, whenMissing = 'is required'): (issue: { i
 
 /** A non-empty string without control characters. */
 export function text(whenMissing?: string): z.ZodString {
-  return z
+  return zod()
     .string({ error: expected('a string', whenMissing) })
     .min(1, { error: 'must not be empty' })
     .refine((s) => !CONTROL_CHARS.test(s), { error: 'must not contain control characters' });
@@ -171,17 +194,19 @@ export function text(whenMissing?: string): z.ZodString {
 
 /** A name such as a metric or dimension name. */
 export function name(): z.ZodString {
-  return z
+  return zod()
     .string({ error: expected('a string') })
     .regex(NAME_PATTERN, { error: `must match ${NAME_PATTERN.source}` });
 }
 
 /** A finite number of seconds since the epoch, >= 0. */
 export function timestamp(): z.ZodNumber {
-  return z.number({ error: expected('a number of seconds') }).nonnegative({ error: 'must not be negative' });
+  return zod()
+    .number({ error: expected('a number of seconds') })
+    .nonnegative({ error: 'must not be negative' });
 }
 
 /** The object schema shape used everywhere: unknown keys are errors, not silently dropped. */
 export function strictObject<S extends z.ZodRawShape>(shape: S): z.ZodObject<S, z.core.$strict> {
-  return z.strictObject(shape, { error: expected('an object') });
+  return zod().strictObject(shape, { error: expected('an object') });
 }

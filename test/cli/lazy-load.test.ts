@@ -1,8 +1,10 @@
 /**
  * The built command line loads only what a command uses: `--help` and a usage error load the
  * registrations and commander, never the pipeline's libraries; `validate resources` loads the
- * model and not the profile engine, the plugin loader or a client library. Each process runs
- * with a module resolve hook that prints every URL it loads on stderr. `npm test` builds first.
+ * model and not the profile engine, the plugin loader or a client library (and, for valid
+ * input, not zod or lossless-json either: the direct checks read it). Each process runs with a
+ * module resolve hook and a require hook that print every module it loads on stderr. `npm test`
+ * builds first.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +22,7 @@ const HEAVY = ['kafkajs', 'ioredis', 'rxjs', 'piscina', 'net-snmp', '@influxdata
 
 let dir: string;
 let hooks: string;
+let requireHook: string;
 
 beforeAll(async () => {
   if (!existsSync(CLI)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
@@ -28,6 +31,14 @@ beforeAll(async () => {
   await writeFile(
     hook,
     "export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write('LOADED ' + r.url + '\\n'); return r; }\n",
+  );
+  requireHook = join(dir, 'require-hook.cjs');
+  await writeFile(
+    requireHook,
+    "const M = require('node:module'); const load = M._load; M._load = function (request, parent, isMain) { " +
+      'const path = M._resolveFilename(request, parent, isMain); ' +
+      "if (path.startsWith('/')) process.stderr.write('LOADED ' + require('node:url').pathToFileURL(path).href + '\\n'); " +
+      'return load.call(this, request, parent, isMain); };\n',
   );
   hooks = join(dir, 'register.mjs');
   await writeFile(
@@ -42,7 +53,7 @@ afterAll(async () => {
 
 /** The modules a run of the CLI loaded: package names and project files (relative to ROOT). */
 function loaded(args: readonly string[]): { status: number | null; modules: Set<string> } {
-  const r = spawnSync(process.execPath, ['--import', hooks, CLI, ...args], {
+  const r = spawnSync(process.execPath, ['--require', requireHook, '--import', hooks, CLI, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 20_000,
@@ -86,5 +97,15 @@ describe('the CLI loads what a command uses', () => {
     expect(modules.has('dist/src/model/resource.js')).toBe(true);
     expect(heavyIn(modules)).toEqual([]);
     expect([...modules].filter((m) => /^dist\/src\/(profiles|plugins)\//.test(m))).toEqual([]);
+    expect(modules.has('zod')).toBe(false);
+    expect(modules.has('lossless-json')).toBe(false);
+  });
+
+  it('validate resources loads zod when the input has problems to report', async () => {
+    const file = join(dir, 'bad.json');
+    await writeFile(file, '[{"resource_id": "x"}]');
+    const { status, modules } = loaded(['validate', 'resources', file]);
+    expect(status).toBe(1);
+    expect(modules.has('zod')).toBe(true);
   });
 });

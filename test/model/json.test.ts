@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { PanoptesError } from '../../src/errors.js';
-import { lineColumn, parseJson, stringifyJson } from '../../src/model/json.js';
+import fc from 'fast-check';
+import { lineColumn, parseJson, parseJsonLosslessly, stringifyJson } from '../../src/model/json.js';
 
 /** The PanoptesError that parseJson throws for `text`. */
 function parseError(text: string, source?: string): PanoptesError {
@@ -174,5 +175,62 @@ describe('lineColumn', () => {
 
   it('handles empty text', () => {
     expect(lineColumn('', 0)).toEqual({ line: 1, column: 1 });
+  });
+});
+
+describe('parseJson: the JSON.parse shortcut', () => {
+  function outcome(read: () => unknown): unknown {
+    try {
+      return { value: read() };
+    } catch (e) {
+      return { error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  it('reads any JSON text, and any small edit of one, as lossless-json does', () => {
+    const edit = fc.record({
+      text: fc.oneof(
+        fc.json(),
+        fc.json().map((t) => JSON.stringify(JSON.parse(t), null, 2)),
+        fc.constantFrom(
+          '{"a":18446744073709551615}',
+          '{"a":1,"a":1}',
+          '{"a":1,"a":2}',
+          '{"a\\":":1}',
+          '[0.1234567890123456789]',
+        ),
+      ),
+      at: fc.nat(),
+      remove: fc.integer({ min: 0, max: 2 }),
+      insert: fc.constantFrom(
+        '',
+        '"',
+        ':',
+        ',',
+        ' ',
+        '1',
+        '9999999999999999',
+        '-',
+        '{',
+        '}',
+        '[',
+        ']',
+        '"a":1,',
+        '\\',
+      ),
+    });
+    fc.assert(
+      fc.property(edit, ({ text, at, remove, insert }) => {
+        const i = text.length === 0 ? 0 : at % text.length;
+        const t = text.slice(0, i) + insert + text.slice(i + remove);
+        expect(outcome(() => parseJson(t, 'f'))).toEqual(outcome(() => parseJsonLosslessly(t, 'f')));
+      }),
+      { numRuns: 3000, seed: 20261204 },
+    );
+  });
+
+  it('refuses a repeated key with another value, whichever way the text is read', () => {
+    expect(() => parseJson('{"a":1,"b":{"c":2,"c":3}}')).toThrow(/Duplicate key 'c'/);
+    expect(parseJson('{"a":1,"a":1}')).toEqual({ a: 1 });
   });
 });
