@@ -7,6 +7,7 @@
  *   npm run bench -- report       only redraw the charts and BENCHMARKS.md's figures from bench/results
  *   npm run bench -- soak         the soak run (an hour at 5,000 devices; only when named)
  *   npm run bench -- startup      start-up time of CLI commands beside node -e 0
+ *   npm run bench -- compare      the whole system beside snmp_exporter + Prometheus and collectd
  * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json;
  * then the SVG charts in bench/charts/ and the figures in BENCHMARKS.md are written again from
  * every results file. A progress bar
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { main as actors } from './actors.bench.js';
 import { main as charts } from './charts.js';
+import { main as compare } from './compare.bench.js';
 import { main as consumer } from './consumer.bench.js';
 import { main as deviceMetrics } from './device-metrics.bench.js';
 import { main as dsl } from './dsl.bench.js';
@@ -43,6 +45,7 @@ const BENCHES: Readonly<Record<string, (o: BenchOptions) => void | Promise<void>
   consumer: (o) => consumer(o),
   soak: (o) => soak(o),
   startup: () => startup(),
+  compare: (o) => compare(o),
 };
 
 /** Run only when named: an hour by default. */

@@ -7,7 +7,9 @@
 #   snmpsim           snmpsimd, serves .snmprec recordings
 #   openssl           makes the throwaway CA and certificates of the TLS tests
 # With --bench, also what the benchmarks compare against:
-#   prometheus-snmp-exporter  Prometheus snmp_exporter (the snmp benchmark's yardstick)
+#   prometheus-snmp-exporter  Prometheus snmp_exporter (the snmp and compare benchmarks' yardstick)
+#   prometheus                Prometheus server, scraping snmp_exporter in the compare benchmark
+#   collectd-core             collectd and its snmp plugin, the compare benchmark's other peer
 # Does nothing when every package is present. Needs root or passwordless sudo to
 # install; otherwise exits 1 printing the exact command to run.
 set -euo pipefail
@@ -17,7 +19,7 @@ who="panoptes tests"
 for arg in "$@"; do
   case "$arg" in
     --bench)
-      PACKAGES+=(prometheus-snmp-exporter)
+      PACKAGES+=(prometheus-snmp-exporter prometheus collectd-core)
       who="panoptes bench"
       ;;
     *)

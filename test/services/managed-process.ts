@@ -104,6 +104,11 @@ export class ManagedProcess {
     }
   }
 
+  /** The process id (for benchmarks reading its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get running(): boolean {
     return this.exitCode === undefined && this.spawnError === undefined;
   }
