@@ -348,6 +348,22 @@ function startupSection(r: ResultsFile): string {
   return out.join('\n');
 }
 
+/** The compare run: every metric of every system, and the two goals. */
+function compareSection(r: ResultsFile): string {
+  const ratio = (metric: string): number | undefined => value(r, 'panoptes', metric);
+  const toExporter = ratio('CPU ratio to snmp_exporter + Prometheus (goal <= 0.5)');
+  const toCollectd = ratio('CPU ratio to collectd (goal <= 1)');
+  const rows = r.rows.filter((x) => !x.metric.startsWith('CPU ratio'));
+  return [
+    plainSection({ ...r, rows }, 'compare'),
+    '',
+    `- Goal: at most half the CPU per device poll of snmp_exporter + Prometheus: ${num(toExporter)}x, ` +
+      `${verdict(toExporter !== undefined && toExporter <= 0.5)}.`,
+    `- Goal: at most collectd's CPU per device poll: ${num(toCollectd)}x, ` +
+      `${verdict(toCollectd !== undefined && toCollectd <= 1)}.`,
+  ].join('\n');
+}
+
 const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   dsl: dslSection,
   actors: actorsSection,
@@ -357,6 +373,7 @@ const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   consumer: (r) => plainSection(r, 'consumer'),
   soak: soakSection,
   startup: startupSection,
+  compare: compareSection,
 };
 
 export interface MarkdownOptions {

@@ -29,7 +29,17 @@ function results(bench: string, rows: [string, string, number][]): void {
   );
 }
 
-const SECTIONS = ['dsl', 'actors', 'snmp', 'pipeline', 'device-metrics', 'consumer', 'startup', 'soak'];
+const SECTIONS = [
+  'dsl',
+  'actors',
+  'snmp',
+  'pipeline',
+  'device-metrics',
+  'consumer',
+  'startup',
+  'compare',
+  'soak',
+];
 
 function page(body = 'old figures'): string {
   const file = join(dir, 'BENCHMARKS.md');
@@ -88,7 +98,7 @@ describe('BENCHMARKS.md figures', () => {
     );
     expect(text).toContain('at 12,000 devices per core: **met**');
     // Sections without results keep what they held, and say so.
-    expect(text.match(/old figures/g)).toHaveLength(6);
+    expect(text.match(/old figures/g)).toHaveLength(7);
     expect(lines.join('\n')).toContain('no bench/results/dsl.json');
     // Running again gives the same page.
     await main({ resultsDir: dir, file, log: () => {} });
@@ -154,6 +164,23 @@ describe('BENCHMARKS.md figures', () => {
     expect(text).toContain('`panoptes validate resources` within 150 ms wall: 200 ms, **not met**');
     // A subject not measured gets no verdict.
     expect(text).not.toContain('`panoptes validate profiles` within');
+  });
+
+  it('writes the compare section: every system, and the two goals from the ratios', async () => {
+    const file = page();
+    results('compare', [
+      ['panoptes', 'CPU per device poll', 4],
+      ['collectd', 'CPU per device poll', 2],
+      ['snmp_exporter + Prometheus', 'CPU per device poll', 10],
+      ['panoptes', 'CPU ratio to snmp_exporter + Prometheus (goal <= 0.5)', 0.4],
+      ['panoptes', 'CPU ratio to collectd (goal <= 1)', 2],
+    ]);
+    expect(await main({ resultsDir: dir, file, log: () => {} })).toEqual(['compare']);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/\| CPU per device poll \(x\) +\| +4 \| +2 \| +10 \|/);
+    expect(text).toContain('half the CPU per device poll of snmp_exporter + Prometheus: 0.4x, **met**');
+    expect(text).toContain("at most collectd's CPU per device poll: 2x, **not met**");
+    expect(text).not.toMatch(/\| CPU ratio/);
   });
 
   it('names the page when a marker is missing or unclosed', async () => {
