@@ -4,8 +4,10 @@
  *
  * A pair's offset within the period is a hash of its key, so load spreads evenly over the period
  * and the phase is the same after a restart (due times are absolute: k * period + offset since
- * the epoch). Ticks come every `resolutionMs`; a late tick fires every slot it passed, once, and
- * each firing carries its due time so lateness can be measured. The RxJS scheduler is injectable
+ * the epoch). The wheel wakes only for slots that hold entries (the next one is armed after each
+ * wake-up, and again when an entry is added before it): a light load does not pay a wake-up every
+ * `resolutionMs`. A late wake-up fires every slot it passed, once, and each firing carries its
+ * due time so lateness can be measured. The RxJS scheduler is injectable
  * so tests run in virtual time (TestScheduler) and the clock is `scheduler.now()`.
  */
 import { Observable, asyncScheduler } from 'rxjs';
@@ -78,7 +80,10 @@ export class ScheduleWheel {
   private readonly scheduler: SchedulerLike;
   private readonly slots: ScheduleEntry[][];
   private cursor = 0;
-  private subscription: Subscription | undefined;
+  private started = false;
+  /** The armed wake-up and the due time it is for. */
+  private armed: Subscription | undefined;
+  private armedFor = Infinity;
   private count = 0;
 
   constructor(periodMs: number, resolutionMs: number, scheduler: SchedulerLike = asyncScheduler) {
@@ -108,6 +113,10 @@ export class ScheduleWheel {
     };
     list.push(entry);
     this.count++;
+    if (this.started) {
+      const due = this.nextDue(entry, this.cursor);
+      if (due < this.armedFor) this.arm(due);
+    }
     return entry;
   }
 
@@ -130,15 +139,55 @@ export class ScheduleWheel {
   }
 
   start(): void {
-    if (this.subscription !== undefined) return;
+    if (this.started) return;
+    this.started = true;
     const now = this.scheduler.now();
     this.cursor = Math.ceil(now / this.resolutionMs) * this.resolutionMs;
-    this.subscription = ticks(this.resolutionMs, this.scheduler).subscribe(() => this.tick());
+    this.armNext();
   }
 
   stop(): void {
-    this.subscription?.unsubscribe();
-    this.subscription = undefined;
+    this.started = false;
+    this.armed?.unsubscribe();
+    this.armed = undefined;
+    this.armedFor = Infinity;
+  }
+
+  /** The due time of the first slot at or after the cursor that holds entries; Infinity when none does. */
+  private nextOccupied(): number {
+    if (this.count === 0) return Infinity;
+    const n = this.slots.length;
+    const first = (this.cursor % this.periodMs) / this.resolutionMs;
+    for (let k = 0; k < n; k++) {
+      if ((this.slots[(first + k) % n] as ScheduleEntry[]).length > 0) return this.cursor + k * this.resolutionMs;
+    }
+    return Infinity;
+  }
+
+  private armNext(): void {
+    const due = this.nextOccupied();
+    if (due === Infinity) {
+      this.armed?.unsubscribe();
+      this.armed = undefined;
+      this.armedFor = Infinity;
+    } else {
+      this.arm(due);
+    }
+  }
+
+  /** Wakes at `due` (replacing the armed wake-up): fires the slots passed, arms the next. */
+  private arm(due: number): void {
+    this.armed?.unsubscribe();
+    this.armedFor = due;
+    this.armed = this.scheduler.schedule(
+      () => {
+        this.armed = undefined;
+        this.armedFor = Infinity;
+        this.tick();
+        if (this.started && this.armed === undefined) this.armNext();
+      },
+      Math.max(0, due - this.scheduler.now()),
+    );
   }
 
   /** Fires every slot whose due time has come (each at most once per call). */
