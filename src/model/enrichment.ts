@@ -18,6 +18,7 @@ import {
   expected,
   lazy,
   name,
+  noRepeats,
   recordOf,
   strictObject,
   timestamp,
@@ -90,19 +91,13 @@ export const enrichmentGroupSetSchema: () => z.ZodType<EnrichmentGroupSet, unkno
     resource: resourceSchema(),
     enrichment: zod()
       .array(enrichmentGroupSchema(), { error: expected('an array') })
-      .superRefine((groups, ctx) => {
-        const seen = new Set<string>();
-        groups.forEach((g, i) => {
-          if (seen.has(g.namespace)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [i, 'namespace'],
-              message: `duplicate namespace "${g.namespace}"`,
-            });
-          }
-          seen.add(g.namespace);
-        });
-      }),
+      .superRefine(
+        noRepeats(
+          'namespace',
+          (g) => g.namespace,
+          (g) => `duplicate namespace "${g.namespace}"`,
+        ),
+      ),
   }).transform((s): EnrichmentGroupSet => ({ resource: s.resource, groups: s.enrichment })),
 );
 

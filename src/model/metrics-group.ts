@@ -22,6 +22,7 @@ import {
   lazy,
   name,
   NAME_PATTERN,
+  noRepeats,
   strictObject,
   text,
   timestamp,
@@ -91,39 +92,26 @@ const dimensionSchema = lazy(() =>
 const dimensionsSchema = lazy(() =>
   zod()
     .array(dimensionSchema(), { error: expected('an array') })
-    .superRefine((dims, ctx) => {
-      const seen = new Set<string>();
-      dims.forEach((d, i) => {
-        if (seen.has(d.dimension_name)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, 'dimension_name'],
-            message: `duplicate dimension "${d.dimension_name}"`,
-          });
-        }
-        seen.add(d.dimension_name);
-      });
-    }),
+    .superRefine(
+      noRepeats(
+        'dimension_name',
+        (d) => d.dimension_name,
+        (d) => `duplicate dimension "${d.dimension_name}"`,
+      ),
+    ),
 );
 
 const metricsSchema = lazy(() =>
   zod()
     .array(metricSchema(), { error: expected('an array') })
     .min(1, { error: 'must hold at least one metric' })
-    .superRefine((metrics, ctx) => {
-      const seen = new Set<string>();
-      metrics.forEach((m, i) => {
-        const key = `${m.metric_type}:${m.metric_name}`;
-        if (seen.has(key)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, 'metric_name'],
-            message: `duplicate ${m.metric_type} "${m.metric_name}"`,
-          });
-        }
-        seen.add(key);
-      });
-    }),
+    .superRefine(
+      noRepeats(
+        'metric_name',
+        (m) => `${m.metric_type}:${m.metric_name}`,
+        (m) => `duplicate ${m.metric_type} "${m.metric_name}"`,
+      ),
+    ),
 );
 
 /** The zod schema for a metrics group (built on first use). */

@@ -137,6 +137,25 @@ export function duplicateCheck(
 }
 
 /**
+ * A superRefine for an array: every element whose key an earlier element had is reported at
+ * `[index, field]` with `message(element)`.
+ */
+export function noRepeats<T>(
+  field: string,
+  keyOf: (element: T) => string,
+  message: (element: T) => string,
+): (items: T[], ctx: z.RefinementCtx<T[]>) => void {
+  return (items, ctx) => {
+    const seen = new Set<string>();
+    items.forEach((element, i) => {
+      const key = keyOf(element);
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, field], message: message(element) });
+      seen.add(key);
+    });
+  };
+}
+
+/**
  * An object used as a map: every key is checked (not empty, not reserved, matching `keyPattern`
  * if given) and every value validated by the schema `valueFor(key)` returns; all problems are
  * reported with their paths, none hides another.
