@@ -159,7 +159,8 @@ export class ScheduleWheel {
     const n = this.slots.length;
     const first = (this.cursor % this.periodMs) / this.resolutionMs;
     for (let k = 0; k < n; k++) {
-      if ((this.slots[(first + k) % n] as ScheduleEntry[]).length > 0) return this.cursor + k * this.resolutionMs;
+      if ((this.slots[(first + k) % n] as ScheduleEntry[]).length > 0)
+        return this.cursor + k * this.resolutionMs;
     }
     return Infinity;
   }
