@@ -84,6 +84,8 @@ export class ScheduleWheel {
   /** The armed wake-up and the due time it is for. */
   private armed: Subscription | undefined;
   private armedFor = Infinity;
+  /** Inside a wake-up's tick: entries added then are found by the arming that follows it. */
+  private ticking = false;
   private count = 0;
 
   constructor(periodMs: number, resolutionMs: number, scheduler: SchedulerLike = asyncScheduler) {
@@ -113,7 +115,12 @@ export class ScheduleWheel {
     };
     list.push(entry);
     this.count++;
-    if (this.started) {
+    if (this.started && !this.ticking) {
+      // With no wake-up pending, the slots from the cursor up to now are empty and gone by: the
+      // new entry is first due at its slot after now (as if a tick had run every resolutionMs).
+      const now = this.scheduler.now();
+      if (this.armedFor > now)
+        this.cursor = Math.max(this.cursor, Math.ceil(now / this.resolutionMs) * this.resolutionMs);
       const due = this.nextDue(entry, this.cursor);
       if (due < this.armedFor) this.arm(due);
     }
@@ -184,8 +191,13 @@ export class ScheduleWheel {
       () => {
         this.armed = undefined;
         this.armedFor = Infinity;
-        this.tick();
-        if (this.started && this.armed === undefined) this.armNext();
+        this.ticking = true;
+        try {
+          this.tick();
+        } finally {
+          this.ticking = false;
+        }
+        if (this.started) this.armNext();
       },
       Math.max(0, due - this.scheduler.now()),
     );

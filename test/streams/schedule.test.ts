@@ -348,3 +348,52 @@ describe('ScheduleService', () => {
     expect(new ScheduleWheel(5, 10, virtualScheduler()).periodMs).toBe(5);
   });
 });
+
+describe('ScheduleWheel entries added while it sleeps', () => {
+  it('fires a new entry at its next slot after the add, not at a slot already gone by', () => {
+    const scheduler = virtualScheduler();
+    const wheel = new ScheduleWheel(60_000, 10, scheduler);
+    const target = recorder(scheduler);
+    const byOffset = KEYS.map((k) => ({ k, offset: scheduleOffset(k, 60_000, 10) })).sort(
+      (a, b) => a.offset - b.offset,
+    );
+    const late = byOffset.at(-1) as { k: string; offset: number };
+    const early = byOffset.find((e) => e.offset > 1000) as { k: string; offset: number };
+    wheel.add(late.k, target);
+    wheel.start();
+    // The wheel sleeps until `late`; `early`'s slot of this period has gone by when it is added.
+    scheduler.runUntil(early.offset + 500);
+    wheel.add(early.k, target);
+    scheduler.runUntil(120_000);
+    const earlyFirings = target.firings.filter((f) => f.key === early.k);
+    expect(earlyFirings.map((f) => f.dueAt)).toEqual([60_000 + early.offset]);
+    for (const f of target.firings) expect(f.at).toBe(f.dueAt);
+  });
+
+  it('does not delay other entries when one is added while it fires', () => {
+    const scheduler = virtualScheduler();
+    const wheel = new ScheduleWheel(60_000, 10, scheduler);
+    const firings: Firing[] = [];
+    const byOffset = KEYS.map((k) => ({ k, offset: scheduleOffset(k, 60_000, 10) })).sort(
+      (a, b) => a.offset - b.offset,
+    );
+    const [a, b] = [byOffset[0], byOffset[1]] as { k: string; offset: number }[];
+    const last = byOffset.at(-1) as { k: string; offset: number };
+    let added = false;
+    const target: ScheduleTarget = {
+      onDue(entry, dueAt) {
+        firings.push({ key: entry.key, dueAt, at: scheduler.now() });
+        if (!added) {
+          added = true;
+          wheel.add(last.k, target); // due much later than b
+        }
+      },
+    };
+    wheel.add((a as { k: string }).k, target);
+    wheel.add((b as { k: string }).k, target);
+    wheel.start();
+    scheduler.runUntil(59_999);
+    expect(firings.map((f) => f.key)).toEqual([a?.k, b?.k, last.k]);
+    for (const f of firings) expect(f.at).toBe(f.dueAt);
+  });
+});
