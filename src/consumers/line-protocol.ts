@@ -48,12 +48,13 @@ const CONTROL: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\
 
 /** Measurement names: comma, space (and backslash) are escaped. */
 export function escapeMeasurement(s: string): string {
-  return s.replace(/[\\, \n\r\t]/g, (c) => CONTROL[c] ?? `\\${c}`);
+  // The test first: most names need nothing, and replace would copy them.
+  return /[\\, \n\r\t]/.test(s) ? s.replace(/[\\, \n\r\t]/g, (c) => CONTROL[c] ?? `\\${c}`) : s;
 }
 
 /** Tag keys, tag values and field keys: comma, equals sign, space (and backslash) are escaped. */
 export function escapeKey(s: string): string {
-  return s.replace(/[\\,= \n\r\t]/g, (c) => CONTROL[c] ?? `\\${c}`);
+  return /[\\,= \n\r\t]/.test(s) ? s.replace(/[\\,= \n\r\t]/g, (c) => CONTROL[c] ?? `\\${c}`) : s;
 }
 
 /** A field value (line protocol text) for a metric. */
@@ -103,13 +104,6 @@ export function tagsOf(group: MetricsGroup): Map<string, string> {
 /** Orders strings by UTF-16 code units, the same on every machine (no locale). */
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-const NEEDS_KEY_ESCAPE = /[\\,= \n\r\t]/;
-
-/** escapeKey, skipping the replace for the usual text that needs none. */
-function key(s: string): string {
-  return NEEDS_KEY_ESCAPE.test(s) ? escapeKey(s) : s;
-}
-
 /** Escaped field keys by metric name and type; bounded, since names come from the records. */
 const fieldKeys = new Map<string, string>();
 const FIELD_KEYS_MAX = 10_000;
@@ -133,7 +127,7 @@ export function metricsGroupToPoints(group: MetricsGroup): string[] {
   const tags = tagPairs(group);
   tags.sort((a, b) => byCodeUnit(a[0], b[0]));
   let line = escapeMeasurement(group.metrics_group_type);
-  for (const [k, v] of tags) line += `,${key(k)}=${key(v)}`;
+  for (const [k, v] of tags) line += `,${escapeKey(k)}=${escapeKey(v)}`;
   let sep = ' ';
   for (const m of group.metrics) {
     line += `${sep}${fieldKey(m.metric_name, m.metric_type)}=${fieldValue(m.metric_value, m.metric_type)}`;

@@ -21,6 +21,20 @@ function losslessJson(): typeof LosslessJson {
 
 const LONG_DIGITS = /\d{16}/;
 const SPACE_BEFORE_COLON = /"\s+:/;
+
+/**
+ * The number of `":` in JSON text, or undefined when some `"` is followed by whitespace and a
+ * colon. Every key of an object ends with `":`, and a string holds `":` only as `\":`, so
+ * without whitespace before a colon this is at least the number of keys in the text, and equal
+ * when no string holds one: a parse whose objects hold fewer keys (JSON.parse keeps the last of
+ * repeated keys) read a repeated key, or a string with `\":` in it.
+ */
+export function keyMarkers(text: string): number | undefined {
+  if (SPACE_BEFORE_COLON.test(text)) return undefined;
+  let n = 0;
+  for (let i = text.indexOf('":'); i !== -1; i = text.indexOf('":', i + 2)) n++;
+  return n;
+}
 /** Returned by commonJson when lossless-json must read the text. */
 const NOT_COMMON = Symbol('not common');
 
@@ -38,22 +52,20 @@ function countKeys(value: unknown): number {
 
 /**
  * Text JSON.parse reads exactly as lossless-json would: no run of 16 digits (so no integer that
- * could pass 2^53) and no repeated key. Every key ends with `":` and a string holds `":` only
- * as `\":`, so with no whitespace before a colon, the number of `":` equals the number of keys
- * exactly when no key repeats and no string holds one (otherwise lossless-json decides).
+ * could pass 2^53) and no repeated key (keyMarkers equals the keys read; otherwise lossless-json
+ * decides).
  */
 function commonJson(text: string): unknown {
-  if (LONG_DIGITS.test(text) || SPACE_BEFORE_COLON.test(text)) return NOT_COMMON;
+  const markers = LONG_DIGITS.test(text) ? undefined : keyMarkers(text);
+  if (markers === undefined) return NOT_COMMON;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return NOT_COMMON; // lossless-json's message names the position
   }
-  let colons = 0;
-  for (let i = text.indexOf('":'); i !== -1; i = text.indexOf('":', i + 2)) colons++;
   try {
-    return colons === countKeys(value) ? value : NOT_COMMON;
+    return markers === countKeys(value) ? value : NOT_COMMON;
   } catch {
     return NOT_COMMON; // nested too deep to count here
   }

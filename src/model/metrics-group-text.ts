@@ -13,26 +13,23 @@
  *   `"metric_value":` of a text whose keys all passed the checks is the n-th metric's). An
  *   integer beyond 2^53 anywhere else goes to the authority.
  * - JSON.parse keeps the last of repeated keys silently, where the authority refuses a key
- *   repeated with a different value. Every key of a JSON object ends with `":`, and a string
- *   can hold `":` only as `\":`, so with no whitespace before a colon the number of `":` in the
- *   text is at least the number of keys in it, equal when no string holds one. The check below
- *   counts the keys it read; when the two numbers differ (a repeated key, or a string with
- *   `\":` in it), the authority decides.
+ *   repeated with a different value. The check below counts the keys it read; when that differs
+ *   from the text's keyMarkers (a repeated key, or a string with `\":` in it), the authority
+ *   decides.
  * - Every rule of the schema is checked directly (strict keys, names, non-empty texts without
  *   control characters, the site pattern, positive integer interval, timestamps, duplicates,
  *   non-negative counters, metadata keys and the `_resource_ttl` form); anything the direct check
  *   does not accept outright (a resource without a creation timestamp, the `resource_plugin`
  *   alias, a TTL written as a number) is left to the authority, which also gives every message.
  */
-import { parseJson } from './json.js';
+import { keyMarkers, parseJson } from './json.js';
 import { isName, METRICS_GROUP_SCHEMA_VERSION, parseMetricsGroup } from './metrics-group.js';
 import type { Dimension, Metric, MetricsGroup } from './metrics-group.js';
 import { readResourceDirectly } from './resource.js';
 import type { Resource } from './resource.js';
-import { CONTROL_CHARS } from './validation.js';
+import { isPlainText } from './validation.js';
 import type { Parsed } from './validation.js';
 
-const SPACE_BEFORE_COLON = /"\s+:/;
 const INTEGER_LITERAL = /^-?\d+$/;
 const METRIC_VALUE_KEY = '"metric_value":';
 
@@ -50,7 +47,7 @@ function name(v: unknown): string {
 }
 
 function text(v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0 || CONTROL_CHARS.test(v)) fail();
+  if (!isPlainText(v)) fail();
   return v;
 }
 
@@ -187,19 +184,13 @@ function group(r: Reading, v: unknown): MetricsGroup {
   };
 }
 
-/** How many times `needle` occurs in `haystack`. */
-function occurrences(haystack: string, needle: string): number {
-  let n = 0;
-  for (let i = haystack.indexOf(needle); i !== -1; i = haystack.indexOf(needle, i + needle.length)) n++;
-  return n;
-}
-
 /**
  * The common case read directly, or undefined when the authority must decide (exported for
  * tests and benchmarks, which check that the records the pollers write take this way).
  */
 export function readMetricsGroupDirectly(json: string): MetricsGroup | undefined {
-  if (SPACE_BEFORE_COLON.test(json)) return undefined;
+  const markers = keyMarkers(json);
+  if (markers === undefined) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(json);
@@ -209,7 +200,7 @@ export function readMetricsGroupDirectly(json: string): MetricsGroup | undefined
   const reading: Reading = { json, keys: 0, valueAt: -1, metricIndex: 0 };
   try {
     const g = group(reading, value);
-    return reading.keys === occurrences(json, '":') ? g : undefined;
+    return reading.keys === markers ? g : undefined;
   } catch (e) {
     if (e === notCommon) return undefined;
     throw e;

@@ -16,9 +16,9 @@ import type { z } from 'zod';
 import { parseResource, resourceSchema, resourceToJson } from './resource.js';
 import type { Resource } from './resource.js';
 import {
-  CONTROL_CHARS,
   duplicateCheck,
   expected,
+  isPlainText,
   lazy,
   name,
   NAME_PATTERN,
@@ -310,7 +310,7 @@ function quickCheck(group: MetricsGroup): boolean {
     if (typeof d !== 'object' || d === null) return false;
     const { dimension_name: dn, dimension_value: dv } = d as Record<string, unknown>;
     if (!isName(dn)) return false;
-    if (typeof dv !== 'string' || dv.length === 0 || CONTROL_CHARS.test(dv)) return false;
+    if (!isPlainText(dv)) return false;
     for (let j = 0; j < i; j++) if ((dimensions[j] as Dimension).dimension_name === dn) return false;
   }
   const metrics: unknown = group.metrics;

@@ -11,12 +11,12 @@
  */
 import type { z } from 'zod';
 import {
-  CONTROL_CHARS,
   NAME_PATTERN,
   RESERVED_KEYS,
   SITE_PATTERN,
   recordOf,
   expected,
+  isPlainText,
   lazy,
   strictObject,
   text,
@@ -125,7 +125,7 @@ const INTEGER_TEXT = /^\d+$/;
 
 /** A non-empty string without control characters, or undefined. */
 function plainText(v: unknown): string | undefined {
-  return typeof v === 'string' && v.length > 0 && !CONTROL_CHARS.test(v) ? v : undefined;
+  return isPlainText(v) ? v : undefined;
 }
 
 /** Metadata the schema keeps as it is, copied; undefined when the schema must look at it. */

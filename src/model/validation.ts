@@ -37,6 +37,11 @@ export const SITE_PATTERN = /^[A-Za-z0-9._-]+$/;
 // eslint-disable-next-line no-control-regex -- the point is to reject control characters
 export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
+/** What `text()` accepts: a non-empty string without control characters (for the direct checks). */
+export function isPlainText(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && !CONTROL_CHARS.test(v);
+}
+
 export type Parsed<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: ValidationIssue[] };
 

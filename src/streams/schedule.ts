@@ -1,43 +1,19 @@
 /**
- * Schedules without a timer per actor: one RxJS tick stream per execute frequency drives a
- * timing wheel whose slots hold the (plugin, resource) pairs due at that point of the period.
+ * Schedules without a timer per actor: one timing wheel per execute frequency, whose slots hold
+ * the (plugin, resource) pairs due at that point of the period, and one armed RxJS action per
+ * wheel.
  *
  * A pair's offset within the period is a hash of its key, so load spreads evenly over the period
  * and the phase is the same after a restart (due times are absolute: k * period + offset since
  * the epoch). The wheel wakes only for slots that hold entries (the next one is armed after each
  * wake-up, and again when an entry is added before it): a light load does not pay a wake-up every
  * `resolutionMs`. A late wake-up fires every slot it passed, once, and each firing carries its
- * due time so lateness can be measured. The RxJS scheduler is injectable
- * so tests run in virtual time (TestScheduler) and the clock is `scheduler.now()`.
+ * due time so lateness can be measured. The RxJS scheduler is injectable so tests run in virtual
+ * time (VirtualTimeScheduler) and the clock is `scheduler.now()`.
  */
-import { Observable, asyncScheduler } from 'rxjs';
+import { asyncScheduler } from 'rxjs';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { fnv1a32 } from '../hash.js';
-
-/**
- * A stream of ticks at every multiple of `resolutionMs` (the value is scheduler.now()). Each tick
- * is scheduled as a fresh action aligned to the grid: a periodic action would drift, and on a
- * VirtualTimeScheduler it nests one action inside the next until unsubscribing overflows the
- * stack.
- */
-export function ticks(resolutionMs: number, scheduler: SchedulerLike = asyncScheduler): Observable<number> {
-  return new Observable<number>((subscriber) => {
-    let action: Subscription | undefined;
-    const arm = (first: boolean): void => {
-      const now = scheduler.now();
-      // The first tick may be due right now (a start on the grid); later ones are strictly after.
-      const due = first
-        ? Math.ceil(now / resolutionMs) * resolutionMs
-        : (Math.floor(now / resolutionMs) + 1) * resolutionMs;
-      action = scheduler.schedule(() => {
-        subscriber.next(scheduler.now());
-        if (!subscriber.closed) arm(false);
-      }, due - now);
-    };
-    arm(true);
-    return () => action?.unsubscribe();
-  });
-}
 
 export interface ScheduleTarget {
   /** Called when the entry is due; `dueAt` is the slot's due time (epoch ms). */
@@ -155,6 +131,10 @@ export class ScheduleWheel {
 
   stop(): void {
     this.started = false;
+    this.disarm();
+  }
+
+  private disarm(): void {
     this.armed?.unsubscribe();
     this.armed = undefined;
     this.armedFor = Infinity;
@@ -174,13 +154,8 @@ export class ScheduleWheel {
 
   private armNext(): void {
     const due = this.nextOccupied();
-    if (due === Infinity) {
-      this.armed?.unsubscribe();
-      this.armed = undefined;
-      this.armedFor = Infinity;
-    } else {
-      this.arm(due);
-    }
+    if (due === Infinity) this.disarm();
+    else this.arm(due);
   }
 
   /** Wakes at `due` (replacing the armed wake-up): fires the slots passed, arms the next. */
