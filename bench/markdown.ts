@@ -16,6 +16,7 @@ import { readResults, SNMP_SUBJECTS, soakSamples, subtitle, thinSamples } from '
 import type { ResultsFile } from './charts.js';
 import { RESULTS_DIR } from './lib/report.js';
 import { STARTUP_GOAL_MS } from './startup.bench.js';
+import { WALK_CLI_GOAL } from './walk.bench.js';
 
 export const BENCHMARKS_MD = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
 
@@ -364,6 +365,21 @@ function compareSection(r: ResultsFile): string {
   ].join('\n');
 }
 
+/** The walk run: every command's figures, and the two goals from the ratios. */
+function walkSection(r: ResultsFile): string {
+  const cli = value(r, 'panoptes snmp walk', `CPU ratio to snmpbulkwalk (goal <= ${WALK_CLI_GOAL})`);
+  const serial = value(r, 'engine serial walk', 'CPU per varbind ratio to snmpbulkwalk (goal <= 1)');
+  const rows = r.rows.filter((x) => !x.metric.includes('ratio to snmpbulkwalk'));
+  return [
+    plainSection({ ...r, rows }, 'walk'),
+    '',
+    `- Goal: \`panoptes snmp walk\` within ${WALK_CLI_GOAL}x of snmpbulkwalk's CPU: ${num(cli)}x, ` +
+      `${verdict(cli !== undefined && cli <= WALK_CLI_GOAL)}.`,
+    `- Goal: the engine's serial walk at or below snmpbulkwalk's CPU per varbind: ${num(serial)}x, ` +
+      `${verdict(serial !== undefined && serial <= 1)}.`,
+  ].join('\n');
+}
+
 const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   dsl: dslSection,
   actors: actorsSection,
@@ -374,6 +390,7 @@ const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   soak: soakSection,
   startup: startupSection,
   compare: compareSection,
+  walk: walkSection,
 };
 
 export interface MarkdownOptions {

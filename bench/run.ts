@@ -1,13 +1,14 @@
 /**
  * Benchmark runner:
  *   npm run bench                 every benchmark
- *   npm run bench -- --quick      a representative subset (dsl, snmp at 100 devices, pipeline at
+ *   npm run bench -- --quick      a representative subset (dsl, snmp at 100 devices, walk, pipeline at
  *                                 1000 devices, consumer at 3000 groups), under 3 minutes
  *   npm run bench -- NAME [NAME]  the named ones
  *   npm run bench -- report       only redraw the charts and BENCHMARKS.md's figures from bench/results
  *   npm run bench -- soak         the soak run (an hour at 5,000 devices; only when named)
  *   npm run bench -- startup      start-up time of CLI commands beside node -e 0
  *   npm run bench -- compare      the whole system beside snmp_exporter + Prometheus and collectd
+ *   npm run bench -- walk         one 51k-varbind device walked whole, beside snmpbulkwalk
  * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json;
  * then the SVG charts in bench/charts/ and the figures in BENCHMARKS.md are written again from
  * every results file. A progress bar
@@ -27,6 +28,7 @@ import { main as pipeline } from './pipeline.bench.js';
 import { main as snmp } from './snmp.bench.js';
 import { main as soak } from './soak.bench.js';
 import { main as startup } from './startup.bench.js';
+import { main as walk } from './walk.bench.js';
 
 interface BenchOptions {
   readonly quick: boolean;
@@ -45,13 +47,17 @@ const BENCHES: Readonly<Record<string, (o: BenchOptions) => void | Promise<void>
   consumer: (o) => consumer(o),
   soak: (o) => soak(o),
   startup: () => startup(),
+  walk: (o) => {
+    if (o.quick) process.env['WALK_RUNS'] ??= '5';
+    return walk();
+  },
   compare: (o) => compare(o),
 };
 
 /** Run only when named: an hour by default. */
 const ON_REQUEST = new Set(['soak']);
 
-const QUICK = ['dsl', 'snmp', 'pipeline', 'consumer', 'startup'];
+const QUICK = ['dsl', 'snmp', 'pipeline', 'consumer', 'startup', 'walk'];
 
 /** Charts and BENCHMARKS.md's figures from every results file. */
 async function report(): Promise<void> {

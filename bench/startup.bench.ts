@@ -42,7 +42,7 @@ export const STARTUP_SUBJECTS: readonly { readonly name: string; readonly args: 
 ];
 
 /** CPU seconds of this process's waited-for children so far (Linux: /proc/self/stat). */
-function childrenCpuSeconds(): number {
+export function childrenCpuSeconds(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   // Fields after the command name in parentheses: state is field 3, cutime 16, cstime 17.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -50,7 +50,7 @@ function childrenCpuSeconds(): number {
   return ticks / 100; // USER_HZ is 100 on Linux
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;

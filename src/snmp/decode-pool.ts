@@ -8,8 +8,9 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { PanoptesError } from '../errors.js';
 import type { DecodeResult, DecodeTask } from './decode-worker.js';
 import type { SnmpMessage } from './pdu.js';
@@ -29,7 +30,9 @@ export function decodeWorkerFile(): string {
 }
 
 export function createDecodePool(threads: number): MessageDecoder {
-  const pool = new Piscina<DecodeTask, DecodeResult[]>({
+  // Loaded here, not at the top: only engines with decode workers need it (the CLI's walks do not).
+  const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as { Piscina: typeof Piscina };
+  const pool = new Pool<DecodeTask, DecodeResult[]>({
     filename: decodeWorkerFile(),
     minThreads: threads,
     maxThreads: threads,

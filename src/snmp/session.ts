@@ -56,6 +56,12 @@ export interface SnmpSession {
   getBulk(oids: readonly string[], nonRepeaters: number, maxRepetitions: number): Promise<Varbind[]>;
   /** Every varbind under `root`, in order; a leaf OID with nothing under it yields itself. */
   walk(root: string): Promise<Varbind[]>;
+  /**
+   * walk(), handing the varbinds to `sink` as each answer arrives instead of keeping them (a
+   * whole-device walk printed as it goes holds one answer in memory, not the device). Resolves
+   * with the number of varbinds handed over. `sink` may throw; the walk then stops with that error.
+   */
+  walkEach(root: string, sink: (varbinds: readonly Varbind[]) => void): Promise<number>;
   /** Several table columns walked side by side in shared requests; keyed by column OID. */
   walkColumns(columns: readonly string[]): Promise<Map<string, Varbind[]>>;
   close(): Promise<void>;
@@ -175,16 +181,23 @@ export abstract class BaseSession implements SnmpSession {
   }
 
   walk(root: string): Promise<Varbind[]> {
-    return this.version === '1' ? this.walkV1(root) : this.walkBulk(root);
+    const out: Varbind[] = [];
+    return this.walkEach(root, (varbinds) => {
+      for (let i = 0; i < varbinds.length; i++) out.push(varbinds[i] as Varbind);
+    }).then(() => out);
+  }
+
+  walkEach(root: string, sink: (varbinds: readonly Varbind[]) => void): Promise<number> {
+    return this.version === '1' ? this.walkV1(root, sink) : this.walkBulk(root, sink);
   }
 
   /**
    * A v2c/v3 walk: GETBULK (adaptive, see bulkAdaptiveWith) from the last OID received, until a
    * varbind leaves the subtree or ends the MIB.
    */
-  private walkBulk(root: string): Promise<Varbind[]> {
-    return new Promise<Varbind[]>((resolve, reject) => {
-      const out: Varbind[] = [];
+  private walkBulk(root: string, sink: (varbinds: readonly Varbind[]) => void): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      let count = 0;
       let last = root;
       let rootArcs = 1;
       for (let i = 0; i < root.length; i++) if (root.charCodeAt(i) === 46) rootArcs++;
@@ -192,18 +205,19 @@ export abstract class BaseSession implements SnmpSession {
       const onBatch = (batch: Varbind[]): void => {
         try {
           let done = batch.length === 0;
+          let end = 0;
           // Straight from the decoder when the batch is the message it just decoded: a name that
           // sorts after the previous one (accepted, so under the root) and shares at least the
           // root's arcs with it is under the root and increasing; anything else is checked on
           // the strings.
           const order = nameOrder(batch);
-          for (let i = 0; i < batch.length; i++) {
-            const vb = batch[i] as Varbind;
+          for (; end < batch.length; end++) {
+            const vb = batch[end] as Varbind;
             if (vb.type === SnmpTag.EndOfMibView) {
               done = true;
               break;
             }
-            const shared = i > 0 && order !== undefined ? (order[i] ?? -1) : -1;
+            const shared = end > 0 && order !== undefined ? (order[end] ?? -1) : -1;
             if (shared < rootArcs) {
               if (!isUnder(root, vb.oid)) {
                 done = true;
@@ -211,14 +225,17 @@ export abstract class BaseSession implements SnmpSession {
               }
               if (compareOids(vb.oid, last) <= 0) throw notIncreasing(this.device, last, vb.oid);
             }
-            out.push(vb);
             last = vb.oid;
           }
+          if (end > 0) {
+            count += end;
+            if (count > this.maxWalkVarbinds) throw this.walkTooLong(`walk of ${root}`);
+            sink(end === batch.length ? batch : batch.slice(0, end));
+          }
           if (done) {
-            this.walkEnd(root, out).then(resolve, reject);
+            this.walkEnd(root, count, sink).then(resolve, reject);
             return;
           }
-          if (out.length > this.maxWalkVarbinds) throw this.walkTooLong(`walk of ${root}`);
           ask();
         } catch (e) {
           reject(asError(e));
@@ -229,18 +246,19 @@ export abstract class BaseSession implements SnmpSession {
   }
 
   /** A v1 walk: GETNEXT after GETNEXT. */
-  private async walkV1(root: string): Promise<Varbind[]> {
-    const out: Varbind[] = [];
+  private async walkV1(root: string, sink: (varbinds: readonly Varbind[]) => void): Promise<number> {
+    let count = 0;
     let last = root;
     for (;;) {
       const vb = await this.nextV1(last);
       if (vb === undefined || vb.type === SnmpTag.EndOfMibView || !isUnder(root, vb.oid)) break;
       if (compareOids(vb.oid, last) <= 0) throw notIncreasing(this.device, last, vb.oid);
-      out.push(vb);
+      count++;
+      if (count > this.maxWalkVarbinds) throw this.walkTooLong(`walk of ${root}`);
+      sink([vb]);
       last = vb.oid;
-      if (out.length > this.maxWalkVarbinds) throw this.walkTooLong(`walk of ${root}`);
     }
-    return this.walkEnd(root, out);
+    return this.walkEnd(root, count, sink);
   }
 
   private walkTooLong(what: string): PanoptesError {
@@ -251,15 +269,21 @@ export abstract class BaseSession implements SnmpSession {
   }
 
   /** Like snmpwalk: a root that is itself an instance (sysDescr.0) yields its own value. */
-  private async walkEnd(root: string, out: Varbind[]): Promise<Varbind[]> {
-    if (out.length > 0) return out;
+  private async walkEnd(
+    root: string,
+    count: number,
+    sink: (varbinds: readonly Varbind[]) => void,
+  ): Promise<number> {
+    if (count > 0) return count;
     try {
       const [vb] = await this.get([root]);
-      if (vb !== undefined && !isException(vb.type)) out.push(vb);
+      if (vb === undefined || isException(vb.type)) return 0;
+      sink([vb]);
+      return 1;
     } catch (e) {
       if (!(e instanceof PanoptesError) || e.code !== 'SNMP_ERROR_STATUS') throw e;
+      return 0;
     }
-    return out;
   }
 
   async walkColumns(columns: readonly string[]): Promise<Map<string, Varbind[]>> {

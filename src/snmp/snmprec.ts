@@ -13,12 +13,16 @@ import { PanoptesError } from '../errors.js';
 import { isException, SnmpTag } from './types.js';
 import type { SnmpTagValue, Varbind, VarbindValue } from './types.js';
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+/** A Buffer over the same memory (no copy). */
+function view(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function printable(bytes: Uint8Array): boolean {
-  for (const b of bytes) if (b < 0x20 || b > 0x7e) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] as number;
+    if (b < 0x20 || b > 0x7e) return false;
+  }
   return true;
 }
 
@@ -30,11 +34,11 @@ export function formatSnmprec(vb: Varbind): string | undefined {
     case SnmpTag.OctetString: {
       const bytes = v instanceof Uint8Array ? v : new Uint8Array();
       return printable(bytes)
-        ? `${vb.oid}|4|${Buffer.from(bytes).toString('latin1')}`
-        : `${vb.oid}|4x|${hex(bytes)}`;
+        ? `${vb.oid}|4|${view(bytes).toString('latin1')}`
+        : `${vb.oid}|4x|${view(bytes).toString('hex')}`;
     }
     case SnmpTag.Opaque:
-      return `${vb.oid}|68x|${hex(v instanceof Uint8Array ? v : new Uint8Array())}`;
+      return `${vb.oid}|68x|${view(v instanceof Uint8Array ? v : new Uint8Array()).toString('hex')}`;
     case SnmpTag.Null:
       return `${vb.oid}|5|`;
     default:

@@ -3,10 +3,11 @@
  * same SnmpSession interface as v1/v2c. Each v3 session owns a net-snmp session (its own
  * socket): v3 is the exception in large fleets, and USM's engine discovery and keys live there.
  */
-import snmp from 'net-snmp';
+import { createRequire } from 'node:module';
+import type * as snmp from 'net-snmp';
 import { PanoptesError } from '../errors.js';
 import { BaseSession, SESSION_DEFAULTS, errorStatusError } from './session.js';
-import type { SnmpSessionOptions, SnmpVersionName } from './session.js';
+import type { SnmpSessionOptions, SnmpVersionName, V3Level } from './session.js';
 import type { SnmpTagValue, Varbind, VarbindValue } from './types.js';
 import { SnmpTag } from './types.js';
 
@@ -40,11 +41,26 @@ function toVarbind(vb: snmp.Varbind): Varbind {
   return { oid: vb.oid, type, value };
 }
 
-const LEVELS = {
-  noAuthNoPriv: snmp.SecurityLevel.noAuthNoPriv,
-  authNoPriv: snmp.SecurityLevel.authNoPriv,
-  authPriv: snmp.SecurityLevel.authPriv,
-} as const;
+type NetSnmp = typeof snmp;
+let loaded: NetSnmp | undefined;
+
+/**
+ * The net-snmp package, loaded by the first v3 session: v1/v2c never need it, and commands that
+ * poll only v2c devices (`panoptes snmp walk`) start without it.
+ */
+function netSnmp(): NetSnmp {
+  loaded ??= createRequire(import.meta.url)('net-snmp') as NetSnmp;
+  return loaded;
+}
+
+function level(name: V3Level): snmp.SecurityLevel {
+  const levels = netSnmp().SecurityLevel;
+  return name === 'noAuthNoPriv'
+    ? levels.noAuthNoPriv
+    : name === 'authNoPriv'
+      ? levels.authNoPriv
+      : levels.authPriv;
+}
 
 export class V3Session extends BaseSession {
   readonly device: string;
@@ -63,22 +79,23 @@ export class V3Session extends BaseSession {
     this.privProtocol = v3.level === 'authPriv' ? (v3.privProtocol ?? 'aes') : undefined;
     const port = options.port ?? SESSION_DEFAULTS.port;
     this.device = `${options.host}:${port}`;
-    const user: snmp.User = { name: v3.user, level: LEVELS[v3.level] };
+    const lib = netSnmp();
+    const user: snmp.User = { name: v3.user, level: level(v3.level) };
     if (v3.level !== 'noAuthNoPriv') {
       if (v3.authKey === undefined)
         throw new PanoptesError('USAGE', `SNMPv3 level ${v3.level} needs an auth key`);
-      user.authProtocol = v3.authProtocol === 'md5' ? snmp.AuthProtocols.md5 : snmp.AuthProtocols.sha;
+      user.authProtocol = v3.authProtocol === 'md5' ? lib.AuthProtocols.md5 : lib.AuthProtocols.sha;
       user.authKey = v3.authKey;
     }
     if (v3.level === 'authPriv') {
       if (v3.privKey === undefined)
         throw new PanoptesError('USAGE', 'SNMPv3 level authPriv needs a privacy key');
-      user.privProtocol = v3.privProtocol === 'des' ? snmp.PrivProtocols.des : snmp.PrivProtocols.aes;
+      user.privProtocol = v3.privProtocol === 'des' ? lib.PrivProtocols.des : lib.PrivProtocols.aes;
       user.privKey = v3.privKey;
     }
-    this.session = snmp.createV3Session(options.host, user, {
+    this.session = lib.createV3Session(options.host, user, {
       port,
-      version: snmp.Version3,
+      version: lib.Version3,
       timeout: options.timeoutMs ?? SESSION_DEFAULTS.timeoutMs,
       retries: options.retries ?? SESSION_DEFAULTS.retries,
       ...(v3.context === undefined ? {} : { context: v3.context }),
@@ -119,7 +136,7 @@ export class V3Session extends BaseSession {
         },
       );
     }
-    if (e instanceof snmp.RequestFailedError) {
+    if (e instanceof netSnmp().RequestFailedError) {
       return errorStatusError(this.device, e.status ?? 5, 0, oids);
     }
     const message = e instanceof Error ? e.message : String(e);

@@ -38,6 +38,7 @@ const SECTIONS = [
   'consumer',
   'startup',
   'compare',
+  'walk',
   'soak',
 ];
 
@@ -98,7 +99,7 @@ describe('BENCHMARKS.md figures', () => {
     );
     expect(text).toContain('at 12,000 devices per core: **met**');
     // Sections without results keep what they held, and say so.
-    expect(text.match(/old figures/g)).toHaveLength(7);
+    expect(text.match(/old figures/g)).toHaveLength(SECTIONS.length - 2);
     expect(lines.join('\n')).toContain('no bench/results/dsl.json');
     // Running again gives the same page.
     await main({ resultsDir: dir, file, log: () => {} });
@@ -181,6 +182,23 @@ describe('BENCHMARKS.md figures', () => {
     expect(text).toContain('half the CPU per device poll of snmp_exporter + Prometheus: 0.4x, **met**');
     expect(text).toContain("at most collectd's CPU per device poll: 2x, **not met**");
     expect(text).not.toMatch(/\| CPU ratio/);
+  });
+
+  it('writes the walk section: every command, and the two goals from the ratios', async () => {
+    const file = page();
+    results('walk', [
+      ['snmpbulkwalk', 'CPU per run', 120],
+      ['panoptes snmp walk', 'CPU per run', 600],
+      ['engine serial walk', 'CPU per varbind', 2],
+      ['panoptes snmp walk', 'CPU ratio to snmpbulkwalk (goal <= 1.5)', 5],
+      ['engine serial walk', 'CPU per varbind ratio to snmpbulkwalk (goal <= 1)', 0.9],
+    ]);
+    expect(await main({ resultsDir: dir, file, log: () => {} })).toEqual(['walk']);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/\| CPU per run \(x\) +\| +120 \| +600 \| +n\/a \|/);
+    expect(text).toContain("`panoptes snmp walk` within 1.5x of snmpbulkwalk's CPU: 5x, **not met**");
+    expect(text).toContain("serial walk at or below snmpbulkwalk's CPU per varbind: 0.9x, **met**");
+    expect(text).not.toMatch(/\| CPU per varbind ratio/);
   });
 
   it('names the page when a marker is missing or unclosed', async () => {

@@ -177,6 +177,45 @@ describe('walk', () => {
   });
 });
 
+describe('walkEach', () => {
+  it.each(['1' as const, '2c' as const])(
+    'v%s: hands each answer to the sink as it arrives, in order, and resolves with the count',
+    async (version) => {
+      const a = await start(MIB);
+      const batches: Varbind[][] = [];
+      const n = await session(a, { version, maxRepetitions: 5 }).walkEach(E, (vbs) => batches.push([...vbs]));
+      expect(n).toBe(TABLE.length);
+      expect(batches.flat()).toEqual(TABLE);
+      // One batch per answer: GETBULK answers of 5 (the last cut at the table's end), one per GETNEXT.
+      expect(batches.map((b) => b.length)).toEqual(version === '1' ? TABLE.map(() => 1) : [5, 5, 2]);
+      expect(await session(a, { version }).walk(E)).toEqual(batches.flat());
+    },
+  );
+
+  it('a root that is an instance yields it once; a subtree with nothing calls no sink', async () => {
+    const a = await start(MIB);
+    const s = session(a);
+    const seen: Varbind[] = [];
+    expect(await s.walkEach('1.3.6.1.2.1.1.7.0', (vbs) => seen.push(...vbs))).toBe(1);
+    expect(seen).toEqual([int('1.3.6.1.2.1.1.7.0', 72)]);
+    expect(await s.walkEach('1.3.6.1.2.1.99', () => expect.fail('no varbinds to hand over'))).toBe(0);
+  });
+
+  it('stops at the error a sink throws, asking the agent nothing more', async () => {
+    const a = await start(MIB);
+    const s = session(a, { maxRepetitions: 2 });
+    let calls = 0;
+    await expect(
+      s.walkEach(E, () => {
+        calls++;
+        throw new Error('disk full');
+      }),
+    ).rejects.toThrow('disk full');
+    expect(calls).toBe(1);
+    expect(a.requests).toHaveLength(1);
+  });
+});
+
 describe('walkColumns', () => {
   it('walks columns of different lengths side by side, each to its own end', async () => {
     const mib = [...MIB, int(`${E}.11.1000`, 99), int(`${E}.11.1001`, 98)];

@@ -102,6 +102,12 @@ export class MemorySnmpSession implements SnmpSession {
     return Promise.resolve(under.length === 0 && leaf !== undefined ? [leaf] : under);
   }
 
+  async walkEach(root: string, sink: (varbinds: readonly Varbind[]) => void): Promise<number> {
+    const varbinds = await this.walk(root);
+    sink(varbinds);
+    return varbinds.length;
+  }
+
   async walkColumns(columns: readonly string[]): Promise<Map<string, Varbind[]>> {
     const out = new Map<string, Varbind[]>();
     for (const c of columns) out.set(c, await this.walk(c));

@@ -64,21 +64,43 @@ const EXCEPTION_NAMES: ReadonlyMap<number, string> = new Map([
   [SnmpTag.EndOfMibView, 'endOfMibView'],
 ]);
 
-function print(varbinds: readonly Varbind[], io: CliIo): void {
-  const lines: string[] = [];
-  for (const vb of varbinds) {
-    if (isException(vb.type)) {
-      io.err(`${vb.oid}: ${EXCEPTION_NAMES.get(vb.type) ?? `type ${vb.type}`}\n`);
-      continue;
-    }
-    const line = formatSnmprec(vb);
-    if (line !== undefined) lines.push(line);
-    if (lines.length >= 1000) {
-      io.out(`${lines.join('\n')}\n`);
-      lines.length = 0;
+/**
+ * snmprec lines, formatted as the answers arrive and written when an operation has succeeded
+ * (a walk that fails half-way prints nothing of that walk, as before). The text is kept in
+ * chunks of about 64 KB: a whole-device walk of tens of thousands of varbinds holds its text,
+ * not its varbinds, and costs one write per chunk instead of one per line. Exceptions go to
+ * stderr at once.
+ */
+class Printer {
+  private readonly chunks: string[] = [];
+  private chunk = '';
+
+  constructor(private readonly io: CliIo) {}
+
+  add(varbinds: readonly Varbind[]): void {
+    for (let i = 0; i < varbinds.length; i++) {
+      const vb = varbinds[i] as Varbind;
+      if (isException(vb.type)) {
+        this.io.err(`${vb.oid}: ${EXCEPTION_NAMES.get(vb.type) ?? `type ${vb.type}`}\n`);
+        continue;
+      }
+      const line = formatSnmprec(vb);
+      if (line === undefined) continue;
+      this.chunk += `${line}\n`;
+      if (this.chunk.length >= 65_536) {
+        this.chunks.push(this.chunk);
+        this.chunk = '';
+      }
     }
   }
-  if (lines.length > 0) io.out(`${lines.join('\n')}\n`);
+
+  /** Writes what was added since the last write. */
+  write(): void {
+    if (this.chunk.length > 0) this.chunks.push(this.chunk);
+    for (const c of this.chunks) this.io.out(c);
+    this.chunks.length = 0;
+    this.chunk = '';
+  }
 }
 
 /** Runs `snmp get` or `snmp walk`; returns the exit status. */
@@ -90,15 +112,20 @@ export async function runSnmp(
   io: CliIo = processIo,
 ): Promise<number> {
   let engine: SnmpEngine | undefined;
+  const printer = new Printer(io);
   try {
     const oids = oidTexts.map(parseOid);
     const opts = sessionOptions(target, options);
     engine = new SnmpEngine({ decodeWorkers: options.decodeWorkers, sockets: 1 });
     const session = engine.session(opts);
     if (operation === 'get') {
-      print(await session.get(oids), io);
+      printer.add(await session.get(oids));
+      printer.write();
     } else {
-      for (const oid of oids) print(await session.walk(oid), io);
+      for (const oid of oids) {
+        await session.walkEach(oid, (varbinds) => printer.add(varbinds));
+        printer.write();
+      }
     }
     await session.close();
     return EXIT.OK;
