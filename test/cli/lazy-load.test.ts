@@ -2,7 +2,8 @@
  * The built command line loads only what a command uses: `--help` and a usage error load the
  * registrations and commander, never the pipeline's libraries; `validate resources` loads the
  * model and not the profile engine, the plugin loader or a client library (and, for valid
- * input, not zod or lossless-json either: the direct checks read it). Each process runs with a
+ * input, not zod or lossless-json either: the direct checks read it); an SNMP v2c command loads
+ * neither the v3 library nor the worker pool. Each process runs with a
  * module resolve hook and a require hook that print every module it loads on stderr. `npm test`
  * builds first.
  */
@@ -107,5 +108,24 @@ describe('the CLI loads what a command uses', () => {
     const { status, modules } = loaded(['validate', 'resources', file]);
     expect(status).toBe(1);
     expect(modules.has('zod')).toBe(true);
+  });
+
+  it('a v2c snmp get loads the SNMP engine, not net-snmp (SNMPv3 only) or piscina (decode workers only)', () => {
+    // Port 9 (discard) on loopback: nothing answers; one 100 ms attempt, then exit 1.
+    const { status, modules } = loaded([
+      'snmp',
+      'get',
+      '-t',
+      '100',
+      '-r',
+      '0',
+      '127.0.0.1:9',
+      '1.3.6.1.2.1.1.1.0',
+    ]);
+    expect(status).toBe(1);
+    expect(modules.has('dist/src/snmp/engine.js')).toBe(true);
+    expect(modules.has('net-snmp')).toBe(false);
+    expect(modules.has('piscina')).toBe(false);
+    expect(heavyIn(modules)).toEqual([]);
   });
 });
