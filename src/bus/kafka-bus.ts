@@ -28,6 +28,8 @@
  * subscription with `readFromStartOnAssign` (a resource table) commits nothing, so whoever owns a
  * partition after a rebalance reads it from its start.
  */
+// Before kafkajs: it puts the native CRC-32C where kafkajs will look for its own (see the module).
+import './kafkajs-encode-fix.js';
 import kafkajs from 'kafkajs';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs';

@@ -9,6 +9,8 @@ import { KafkaBus } from '../../src/bus/kafka-bus.js';
 import { silentLogger } from '../../src/log.js';
 import { startKafka } from '../services/kafka.js';
 import type { KafkaService } from '../services/kafka.js';
+import { requireBinary } from '../services/managed-process.js';
+import { runCommand } from '../support/fault-services.js';
 
 let kafka: KafkaService;
 const buses: KafkaBus[] = [];
@@ -79,6 +81,45 @@ describe('KafkaBus', () => {
     }
     expect(new Set(got.map((m) => m.partition)).size).toBeGreaterThan(1);
   }, 60_000);
+
+  it('produces record batches whose CRCs librdkafka accepts (kcat with check.crcs reads every record)', async () => {
+    const topic = `t-${randomUUID()}`;
+    const b = bus();
+    // Values from empty to 20 KB, so record and batch encoders grow many times.
+    const messages = Array.from({ length: 300 }, (_, i) => ({
+      key: `k${i}`,
+      value: i % 3 === 0 ? Buffer.alloc((i * 67) % 20_000, i % 251) : 'x'.repeat((i * 131) % 20_000),
+    }));
+    await b.publish(topic, messages);
+    const kcat = requireBinary('kcat', 'kcat');
+    const r = await runCommand(
+      kcat,
+      [
+        '-C',
+        '-b',
+        kafka.brokers.join(','),
+        '-t',
+        topic,
+        '-e',
+        '-q',
+        '-X',
+        'check.crcs=true',
+        '-f',
+        '%k %S\n',
+      ],
+      30_000,
+    );
+    expect(r.stderr).not.toMatch(/crc/i);
+    expect(r.code).toBe(0);
+    const got = new Map(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ') as [string, string]),
+    );
+    expect(got.size).toBe(300);
+    for (const m of messages) expect(Number(got.get(m.key))).toBe(m.value.length);
+  });
 
   it('partitionOf names the partition publish put each key in; prepareTable answers what it could do, never throws', async () => {
     const topic = `t-${randomUUID()}`;
