@@ -18,6 +18,7 @@
  * published), the consumers write everything published in this process, then the consumers,
  * plugins and engine, simulator, bus and store close.
  */
+import { tuneHeapGrowth } from './heap.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Subscription } from 'rxjs';
@@ -192,6 +193,11 @@ export class PanoptesNode {
 
   private static async build(options: NodeOptions, stops: StopStep[]): Promise<PanoptesNode> {
     const { config, logger } = options;
+    const heapGrowth = tuneHeapGrowth();
+    logger.debug(
+      { heapGrowingPercent: heapGrowth ?? "V8's own" },
+      'heap growth between full collections (see src/node/heap.ts)',
+    );
     const roles = new Set(options.roles ?? ALL_ROLES);
     checkRoles(config, roles);
     const everything = ALL_ROLES.every((r) => roles.has(r));
