@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KafkaBus } from '../src/bus/kafka-bus.js';
 import { topicNames } from '../src/bus/topics.js';
+import { tuneHeapGrowth } from '../src/node/heap.js';
 import { InfluxConsumer } from '../src/consumers/influx-consumer.js';
 import { silentLogger } from '../src/log.js';
 import { METRICS_GROUP_SCHEMA_VERSION, metricsGroupToJsonText } from '../src/model/index.js';
@@ -116,6 +117,8 @@ export async function main(
   options: { quick?: boolean; progress?: (text: string) => void } = {},
 ): Promise<void> {
   const progress = options.progress ?? ((t: string) => console.log(t));
+  // As a node running the consumer role sets it for itself (src/node/heap.ts).
+  tuneHeapGrowth();
   const total = options.quick ? 5_000 : Number(process.env['CONSUMER_GROUPS'] ?? 20_000);
   const [kafka, vm] = await Promise.all([startKafka(3), startVictoriaMetrics()]);
   const dir = await mkdtemp(join(tmpdir(), 'panoptes-consumer-bench-'));
