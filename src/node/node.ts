@@ -18,7 +18,6 @@
  * published), the consumers write everything published in this process, then the consumers,
  * plugins and engine, simulator, bus and store close.
  */
-import { tuneHeapGrowth } from './heap.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Subscription } from 'rxjs';
@@ -43,6 +42,7 @@ import type { KeyValueStore } from '../store/store.js';
 import { DependencyHealth } from '../telemetry.js';
 import type { DependencyStatus, MetricSample, Telemetry } from '../telemetry.js';
 import { waitFor } from '../wait.js';
+import { tuneHeapGrowth } from './heap.js';
 import { openBackends } from './backends.js';
 import { startConsumers } from './consumers.js';
 import { startDiscoveryStage } from './discovery.js';
