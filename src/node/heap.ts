@@ -5,7 +5,7 @@
  * program allocates: the slower the allocation, the tighter the limit, down to 1.1 times the live
  * heap. A node polling at a light load (1,000 devices every 60 s) allocates slowly over a live heap
  * of about 90 MB (resources, counter history, caches), so V8 ran a full mark-compact every half
- * second (from 100 MB back to 90), about 40% of the node's CPU, and a run cost 4 to 5 times its
+ * second (from 100 MB back to 90), almost half of the node's CPU, and a run cost 4 to 5 times its
  * CPU at a heavy load (`--trace-gc` in the pipeline benchmark: 343 mark-compacts in 3 minutes).
  * A fixed growth of 100% (the next limit at twice the live heap; V8 itself goes up to 4 times
  * under a heavy load) makes that one mark-compact every 18 s there, for at most twice the live
