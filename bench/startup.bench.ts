@@ -42,7 +42,7 @@ export const STARTUP_SUBJECTS: readonly { readonly name: string; readonly args: 
 ];
 
 /** CPU seconds of this process's waited-for children so far (Linux: /proc/self/stat). */
-export function childrenCpuSeconds(): number {
+function childrenCpuSeconds(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   // Fields after the command name in parentheses: state is field 3, cutime 16, cstime 17.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -50,23 +50,30 @@ export function childrenCpuSeconds(): number {
   return ticks / 100; // USER_HZ is 100 on Linux
 }
 
-export function median(values: readonly number[]): number {
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-/** Runs `node args` `runs` times: median wall ms and mean CPU ms per run. */
-export function measure(args: readonly string[], runs: number): { wallMs: number; cpuMs: number } {
+/**
+ * Runs `command args` (node by default) `runs` times, output discarded: median wall ms and mean
+ * CPU ms per run.
+ */
+export function measure(
+  args: readonly string[],
+  runs: number,
+  command: string = process.execPath,
+): { wallMs: number; cpuMs: number } {
   const walls: number[] = [];
   const cpu0 = childrenCpuSeconds();
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+    const r = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
     walls.push(performance.now() - t0);
     if (r.status !== 0) {
       throw new Error(
-        `node ${args.join(' ')} exited ${String(r.status)}: ${r.stderr.toString().slice(0, 400)}`,
+        `${command} ${args.join(' ')} exited ${String(r.status)}: ${r.stderr.toString().slice(0, 400)}`,
       );
     }
   }

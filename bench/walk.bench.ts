@@ -29,7 +29,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { printTable, writeResults } from './lib/report.js';
 import type { BenchRow } from './lib/report.js';
 import { startSimulator, stopSimulator } from './lib/simulator.js';
-import { childrenCpuSeconds, median } from './startup.bench.js';
+import { measure } from './startup.bench.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -40,27 +40,6 @@ const WALK_ROOT = '1.3.6';
 
 /** `panoptes snmp walk` at most this many times snmpbulkwalk's whole-process CPU. */
 export const WALK_CLI_GOAL = 1.5;
-
-/** Runs `command args` `runs` times, output discarded: median wall ms, mean CPU ms per run. */
-function measureCommand(
-  command: string,
-  args: readonly string[],
-  runs: number,
-): { wallMs: number; cpuMs: number } {
-  const walls: number[] = [];
-  const cpu0 = childrenCpuSeconds();
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const r = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
-    walls.push(performance.now() - t0);
-    if (r.status !== 0) {
-      throw new Error(
-        `${command} ${args.join(' ')} exited ${String(r.status)}: ${r.stderr.toString().slice(0, 400)}`,
-      );
-    }
-  }
-  return { wallMs: median(walls), cpuMs: ((childrenCpuSeconds() - cpu0) / runs) * 1000 };
-}
 
 /**
  * Lines of stdout of one run that start with `prefix`, less snmpbulkwalk's closing
@@ -186,15 +165,15 @@ export async function runWalkBench(): Promise<{ rows: BenchRow[]; varbinds: numb
       if (n !== recorded) throw new Error(`${who} printed ${n} varbinds of the recording's ${recorded}`);
     }
     // One run of each first, so the file system cache holds every file for all of them.
-    measureCommand('snmpbulkwalk', bulkwalk(['-Oq']), 1);
-    measureCommand(process.execPath, cliArgs, 1);
+    measure(bulkwalk(['-Oq']), 1, 'snmpbulkwalk');
+    measure(cliArgs, 1);
     const subjects: [string, string, string[]][] = [
       ['snmpbulkwalk', 'snmpbulkwalk', bulkwalk(['-Oq'])],
       ['panoptes snmp walk', process.execPath, cliArgs],
       ['node -e 0', process.execPath, ['-e', '0']],
     ];
     for (const [name, command, args] of subjects) {
-      const m = measureCommand(command, args, runs);
+      const m = measure(args, runs, command);
       push(name, 'CPU per run', m.cpuMs, 'ms (mean)');
       push(name, 'wall per run', m.wallMs, 'ms (median)');
       if (name !== 'node -e 0') push(name, 'CPU per varbind', (m.cpuMs * 1000) / recorded, 'us');

@@ -47,14 +47,10 @@ export interface KafkajsEncodeFix {
   readonly nativeCrc: boolean;
 }
 
-let state: KafkajsEncodeFix = { allocUnsafe: false, nativeCrc: false };
-
-/** Whether the fix is in place (it applies itself when this module is first evaluated). */
-export function kafkajsEncodeFix(): KafkajsEncodeFix {
-  return state;
-}
-
-/** The CRC module's file, with the native CRC in the cache if it is not loaded yet. */
+/**
+ * Puts the native CRC in the module cache under the name of kafkajs's CRC module, unless that
+ * module is loaded already; returns whether kafkajs will use the native CRC.
+ */
 function nativeCrc(require: NodeJS.Require): boolean {
   const file = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
   const cached = require.cache[file];
@@ -75,19 +71,17 @@ function nativeCrc(require: NodeJS.Require): boolean {
   return true;
 }
 
-function encoderGrowth(require: NodeJS.Require): boolean {
+function patchEncoderGrowth(require: NodeJS.Require): void {
   const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
   const proto = Encoder.prototype as EncoderLike & { [PATCHED]?: true };
-  if (proto[PATCHED] !== true) {
-    proto.ensureAvailable = function ensureAvailable(this: EncoderLike, length: number): void {
-      if (this.offset + length <= this.buf.length) return;
-      const grown = Buffer.allocUnsafe(Encoder.nextPowerOfTwo(this.offset + length));
-      this.buf.copy(grown, 0, 0, this.offset);
-      this.buf = grown;
-    };
-    proto[PATCHED] = true;
-  }
-  return true;
+  if (proto[PATCHED] === true) return;
+  proto.ensureAvailable = function ensureAvailable(this: EncoderLike, length: number): void {
+    if (this.offset + length <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Encoder.nextPowerOfTwo(this.offset + length));
+    this.buf.copy(grown, 0, 0, this.offset);
+    this.buf = grown;
+  };
+  proto[PATCHED] = true;
 }
 
 function apply(): KafkajsEncodeFix {
@@ -96,7 +90,13 @@ function apply(): KafkajsEncodeFix {
   if (!KAFKAJS_IDLE_LOOP_VERSIONS.test(version)) return { allocUnsafe: false, nativeCrc: false };
   // The CRC first: loading the encoder loads nothing that binds the CRC, but keep the order safe.
   const crc = nativeCrc(require);
-  return { allocUnsafe: encoderGrowth(require), nativeCrc: crc };
+  patchEncoderGrowth(require);
+  return { allocUnsafe: true, nativeCrc: crc };
 }
 
-state = apply();
+const state = apply();
+
+/** Whether the fix is in place (it applies itself when this module is first evaluated). */
+export function kafkajsEncodeFix(): KafkajsEncodeFix {
+  return state;
+}

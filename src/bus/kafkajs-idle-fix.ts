@@ -34,7 +34,7 @@ interface RequestQueueLike {
   inflight: Map<number, SocketRequestLike>;
   enforceRequestTimeout: boolean;
   requestTimeout: number;
-  requestTimeoutIntervalId?: NodeJS.Timeout;
+  requestTimeoutIntervalId: NodeJS.Timeout | undefined;
   isConnected(): boolean;
   destroy(this: RequestQueueLike): void;
   sendSocketRequest(this: RequestQueueLike, socketRequest: unknown): void;
@@ -44,15 +44,16 @@ interface RequestQueueLike {
 
 /** Set between a connect (scheduleRequestTimeoutCheck) and the next destroy: timeouts are checked. */
 const ENFORCING = Symbol('panoptes.kafkajs.enforcingTimeouts');
-/** Set while the timeout interval runs. */
-const CHECKING = Symbol('panoptes.kafkajs.checkingTimeouts');
 
-type PatchedQueue = RequestQueueLike & { [ENFORCING]?: boolean; [CHECKING]?: boolean };
+type PatchedQueue = RequestQueueLike & { [ENFORCING]?: boolean };
 
-/** kafkajs's own check (every request past its timeout times out), then stops when idle. */
+/**
+ * kafkajs's own check (every request past its timeout times out), then stops when idle. The
+ * interval runs exactly while `requestTimeoutIntervalId` is set (the patched destroy and the idle
+ * stop clear it).
+ */
 function startTimeoutChecks(queue: PatchedQueue): void {
-  if (queue[CHECKING] === true || queue[ENFORCING] !== true) return;
-  queue[CHECKING] = true;
+  if (queue.requestTimeoutIntervalId !== undefined || queue[ENFORCING] !== true) return;
   queue.requestTimeoutIntervalId = setInterval(
     () => {
       queue.inflight.forEach((request) => {
@@ -62,7 +63,7 @@ function startTimeoutChecks(queue: PatchedQueue): void {
         queue.destroy();
       } else if (queue.inflight.size === 0) {
         clearInterval(queue.requestTimeoutIntervalId);
-        queue[CHECKING] = false;
+        queue.requestTimeoutIntervalId = undefined;
       }
     },
     Math.min(queue.requestTimeout, 100),
@@ -104,7 +105,7 @@ export function applyKafkajsIdleFix(): boolean {
   proto.destroy = function patchedDestroy(this: PatchedQueue): void {
     destroy.call(this);
     this[ENFORCING] = false;
-    this[CHECKING] = false;
+    this.requestTimeoutIntervalId = undefined;
   };
   proto.sendSocketRequest = function patchedSendSocketRequest(this: PatchedQueue, request: unknown): void {
     sendSocketRequest.call(this, request);

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type * as snmp from 'net-snmp';
 import { PanoptesError } from '../errors.js';
 import { BaseSession, SESSION_DEFAULTS, errorStatusError } from './session.js';
-import type { SnmpSessionOptions, SnmpVersionName, V3Level } from './session.js';
+import type { SnmpSessionOptions, SnmpVersionName } from './session.js';
 import type { SnmpTagValue, Varbind, VarbindValue } from './types.js';
 import { SnmpTag } from './types.js';
 
@@ -53,15 +53,6 @@ function netSnmp(): NetSnmp {
   return loaded;
 }
 
-function level(name: V3Level): snmp.SecurityLevel {
-  const levels = netSnmp().SecurityLevel;
-  return name === 'noAuthNoPriv'
-    ? levels.noAuthNoPriv
-    : name === 'authNoPriv'
-      ? levels.authNoPriv
-      : levels.authPriv;
-}
-
 export class V3Session extends BaseSession {
   readonly device: string;
   protected readonly version: SnmpVersionName = '3';
@@ -80,7 +71,8 @@ export class V3Session extends BaseSession {
     const port = options.port ?? SESSION_DEFAULTS.port;
     this.device = `${options.host}:${port}`;
     const lib = netSnmp();
-    const user: snmp.User = { name: v3.user, level: level(v3.level) };
+    // net-snmp's SecurityLevel names are the levels' names.
+    const user: snmp.User = { name: v3.user, level: lib.SecurityLevel[v3.level] };
     if (v3.level !== 'noAuthNoPriv') {
       if (v3.authKey === undefined)
         throw new PanoptesError('USAGE', `SNMPv3 level ${v3.level} needs an auth key`);
