@@ -27,7 +27,7 @@ import { isName, METRICS_GROUP_SCHEMA_VERSION, parseMetricsGroup } from './metri
 import type { Dimension, Metric, MetricsGroup } from './metrics-group.js';
 import { readResourceDirectly } from './resource.js';
 import type { Resource } from './resource.js';
-import { isPlainText } from './validation.js';
+import { isPlainObject, isPlainText } from './validation.js';
 import type { Parsed } from './validation.js';
 
 const INTEGER_LITERAL = /^-?\d+$/;
@@ -65,8 +65,8 @@ function timestamp(v: unknown): number {
 }
 
 function object(v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail();
-  return v as Record<string, unknown>;
+  if (!isPlainObject(v)) fail();
+  return v;
 }
 
 /** The state of one read: the text, the keys read so far, where the last metric value was found. */

@@ -16,6 +16,7 @@ import {
   SITE_PATTERN,
   recordOf,
   expected,
+  isPlainObject,
   isPlainText,
   lazy,
   strictObject,
@@ -131,11 +132,11 @@ function plainText(v: unknown): string | undefined {
 /** Metadata the schema keeps as it is, copied; undefined when the schema must look at it. */
 function plainMetadata(v: unknown): Record<string, string> | undefined {
   if (v === undefined) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  if (!isPlainObject(v)) return undefined;
   const out: Record<string, string> = {};
   for (const k of Object.keys(v)) {
     if (RESERVED_KEYS.has(k) || !NAME_PATTERN.test(k)) return undefined;
-    const value = (v as Record<string, unknown>)[k];
+    const value = v[k];
     if (typeof value !== 'string') return undefined;
     if (k === RESOURCE_TTL_KEY) {
       // Only the schema's normal form: a positive safe integer without leading zeros or spaces.
@@ -166,8 +167,8 @@ const RESOURCE_KEYS: ReadonlySet<string> = new Set([
  * not in its normal form).
  */
 export function readResourceDirectly(input: unknown): Resource | undefined {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
-  const r = input as Record<string, unknown>;
+  if (!isPlainObject(input)) return undefined;
+  const r = input;
   for (const k of Object.keys(r)) if (!RESOURCE_KEYS.has(k)) return undefined;
   const id = plainText(r['resource_id']);
   const site = plainText(r['resource_site']);

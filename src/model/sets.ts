@@ -12,7 +12,7 @@ import { metricsGroupToJson, parseMetricsGroup } from './metrics-group.js';
 import type { MetricsGroup } from './metrics-group.js';
 import { parseResource, resourceToJson } from './resource.js';
 import type { Resource } from './resource.js';
-import { formatPath } from './validation.js';
+import { formatPath, isPlainObject } from './validation.js';
 import type { Parsed } from './validation.js';
 
 export const RESOURCE_SET_SCHEMA_VERSION = '0.1';
@@ -47,10 +47,6 @@ interface DocumentKind<T> {
   readonly parseItem: (input: unknown, root: string) => Parsed<T>;
   readonly itemKey?: (item: T) => string;
   readonly itemKeyName?: string;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function parseDocument<T>(input: unknown, kind: DocumentKind<T>): ParsedDocument<T> {

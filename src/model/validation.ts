@@ -37,6 +37,11 @@ export const SITE_PATTERN = /^[A-Za-z0-9._-]+$/;
 // eslint-disable-next-line no-control-regex -- the point is to reject control characters
 export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
+/** A JSON object: not null, not an array. */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** What `text()` accepts: a non-empty string without control characters (for the direct checks). */
 export function isPlainText(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0 && !CONTROL_CHARS.test(v);
@@ -170,7 +175,7 @@ export function recordOf<V>(
   valueFor: (key: string) => z.ZodType<V, unknown>,
 ): z.ZodType<Record<string, V>, unknown> {
   return zod()
-    .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+    .custom<Record<string, unknown>>(isPlainObject, {
       error: expected('an object'),
     })
     .transform((input, ctx) => {

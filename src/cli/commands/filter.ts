@@ -13,7 +13,7 @@
 import { isPanoptesError } from '../../errors.js';
 import { compileFilter } from '../../dsl/index.js';
 import type { FilterableResource, ResourcePredicate } from '../../dsl/index.js';
-import { formatPath, parseResource } from '../../model/index.js';
+import { formatPath, isPlainObject, parseResource } from '../../model/index.js';
 import { EXIT, processIo } from '../io.js';
 import type { CliIo } from '../io.js';
 import { readJsonInput } from '../read-input.js';
@@ -27,14 +27,10 @@ const FIELDS = [
   'resource_creation_plugin',
 ] as const;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** The records of a resources document with the JSON path of each. */
 function records(input: unknown): { path: string; raw: unknown }[] {
   if (Array.isArray(input)) return (input as unknown[]).map((raw, i) => ({ path: formatPath([i]), raw }));
-  const list = isObject(input) && Object.hasOwn(input, 'resources') ? input['resources'] : undefined;
+  const list = isPlainObject(input) && Object.hasOwn(input, 'resources') ? input['resources'] : undefined;
   if (Array.isArray(list)) {
     return (list as unknown[]).map((raw, i) => ({ path: formatPath(['resources', i]), raw }));
   }
@@ -43,7 +39,7 @@ function records(input: unknown): { path: string; raw: unknown }[] {
 
 /** Reads what the filter needs from a record that is not a fully valid resource. */
 function lenient(raw: unknown): FilterableResource | undefined {
-  if (!isObject(raw)) return undefined;
+  if (!isPlainObject(raw)) return undefined;
   const id = raw['resource_id'];
   if (typeof id !== 'string' || id === '') return undefined;
   const str = (key: string): string => {
@@ -52,7 +48,7 @@ function lenient(raw: unknown): FilterableResource | undefined {
   };
   const metadata: Record<string, string> = {};
   const meta = raw['resource_metadata'];
-  if (isObject(meta)) {
+  if (isPlainObject(meta)) {
     for (const [k, v] of Object.entries(meta)) {
       if (typeof v === 'string') metadata[k] = v;
       else if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean')
