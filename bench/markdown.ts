@@ -380,6 +380,21 @@ function walkSection(r: ResultsFile): string {
   ].join('\n');
 }
 
+/** The checkpoint run: every figure, and what saving costs a node at 20,000 devices. */
+function checkpointSection(r: ResultsFile): string {
+  const metric = r.rows.find((x) => x.subject === 'save' && x.metric.startsWith('cores at '))?.metric;
+  const cores = metric === undefined ? undefined : value(r, 'save', metric);
+  const out = [plainSection(r, 'checkpoint')];
+  if (metric !== undefined && cores !== undefined) {
+    out.push(
+      '',
+      `- Saving every device's counter history ${metric.slice('cores '.length)}: ${num(cores)} of a core ` +
+        '(the poller and redis-server together).',
+    );
+  }
+  return out.join('\n');
+}
+
 const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   dsl: dslSection,
   actors: actorsSection,
@@ -391,6 +406,7 @@ const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   startup: startupSection,
   compare: compareSection,
   walk: walkSection,
+  checkpoint: checkpointSection,
 };
 
 export interface MarkdownOptions {

@@ -9,6 +9,7 @@
  *   npm run bench -- startup      start-up time of CLI commands beside node -e 0
  *   npm run bench -- compare      the whole system beside snmp_exporter + Prometheus and collectd
  *   npm run bench -- walk         one 51k-varbind device walked whole, beside snmpbulkwalk
+ *   npm run bench -- checkpoint   the Redis checkpoint of counter history, at 20,000 devices
  * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json;
  * then the SVG charts in bench/charts/ and the figures in BENCHMARKS.md are written again from
  * every results file. A progress bar
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { main as actors } from './actors.bench.js';
 import { main as charts } from './charts.js';
+import { main as checkpoint } from './checkpoint.bench.js';
 import { main as compare } from './compare.bench.js';
 import { main as consumer } from './consumer.bench.js';
 import { main as deviceMetrics } from './device-metrics.bench.js';
@@ -52,6 +54,7 @@ const BENCHES: Readonly<Record<string, (o: BenchOptions) => void | Promise<void>
     return walk();
   },
   compare: (o) => compare(o),
+  checkpoint: () => checkpoint(),
 };
 
 /** Run only when named: an hour by default. */

@@ -18,8 +18,8 @@ import type { LoadedPlugin, PluginSet } from '../plugins/loader.js';
 import { ScheduleService } from '../streams/schedule.js';
 import type { ScheduleEntry, ScheduleTarget } from '../streams/schedule.js';
 import type { EnrichmentCache } from '../streams/enrichment-cache.js';
-import { CounterHistory } from '../streams/counter-rate.js';
-import type { CounterCheckpoint } from '../streams/counter-rate.js';
+import { checkpointText, historyFromCheckpointText } from '../streams/counter-rate.js';
+import type { CounterHistory } from '../streams/counter-rate.js';
 import type { StoreKeys } from '../store/keys.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { GuardResult, PollingAgentPort, RunHandle } from './polling-agent-port.js';
@@ -472,9 +472,7 @@ export class PollingAgent implements PollingAgentPort {
     ]).finally(() => clearTimeout(timer));
     if (text === undefined) return undefined;
     try {
-      const checkpoint = JSON.parse(text) as CounterCheckpoint;
-      if (checkpoint.version !== 1 || typeof checkpoint.series !== 'object') return undefined;
-      return CounterHistory.fromJSON(checkpoint);
+      return historyFromCheckpointText(text);
     } catch {
       this.options.logger.warn({ key }, 'counter checkpoint is not valid JSON; ignored');
       return undefined;
@@ -487,7 +485,7 @@ export class PollingAgent implements PollingAgentPort {
     const key = this.options.keys.counters(resource.resource_id, d.name);
     // Kept long enough for another node to take over; past 3 intervals it would only re-baseline.
     const ttlMs = Math.max(60_000, 4 * d.executeFrequencySeconds * 1000);
-    this.options.store.set(key, JSON.stringify(history.toJSON()), { ttlMs }).catch((e: unknown) => {
+    this.options.store.set(key, checkpointText(history), { ttlMs }).catch((e: unknown) => {
       this.options.logger.warn({ key, err: errorMessage(e) }, 'saving the counter checkpoint failed');
     });
   }

@@ -12,7 +12,7 @@
  * precision, and only the difference (small) becomes a float.
  *
  * The history is plain data so it can be checkpointed (a resource moving to another node keeps
- * its rates) with toJSON()/fromJSON().
+ * its rates) with toJSON()/fromJSON(), as text with checkpointText()/historyFromCheckpointText().
  */
 
 export type CounterWidth = 32 | 64;
@@ -67,7 +67,28 @@ export type GroupSeries = Map<string, Last>;
 
 const TWO_32 = 2n ** 32n;
 
+/**
+ * One series of a checkpoint group: `[metric, value]` when it was sampled at the same timestamp
+ * and sysUpTime as the entry before it in the group (the common case: a group's counters come
+ * from one poll), else `[metric, value, timestamp, sysUpTime or null]`. The metric is the metric
+ * part of the series key; the value is the counter's decimal digits (exact for 64 bits).
+ */
+export type CheckpointEntry =
+  | readonly [metric: string, value: string]
+  | readonly [metric: string, value: string, timestamp: number, sysUpTime: number | null];
+
+/**
+ * A counter history as plain data (version 2): the series by group, so the part of the keys a
+ * group's metrics share (resource and dimensions) is written once per group, not once per
+ * series as version 1 did (about 8x larger for interface groups).
+ */
 export interface CounterCheckpoint {
+  readonly version: 2;
+  readonly groups: readonly (readonly [prefix: string, entries: readonly CheckpointEntry[]])[];
+}
+
+/** Version 1: every series under its whole key. Still read (checkpoints of older nodes). */
+export interface CounterCheckpointV1 {
   readonly version: 1;
   readonly series: Readonly<Record<string, { value: string; timestamp: number; sysUpTime?: number }>>;
 }
@@ -216,30 +237,83 @@ export class CounterHistory {
   }
 
   toJSON(): CounterCheckpoint {
-    const series: Record<string, { value: string; timestamp: number; sysUpTime?: number }> = {};
+    const groups: [string, CheckpointEntry[]][] = [];
     for (const [prefix, group] of this.groups) {
+      const entries: CheckpointEntry[] = [];
+      let timestamp = NaN;
+      let upTime: number | null = null;
       for (const [metric, l] of group) {
-        series[prefix + metric] = {
-          value: l.value.toString(),
-          timestamp: l.timestamp,
-          ...(l.sysUpTime === undefined ? {} : { sysUpTime: l.sysUpTime }),
-        };
+        const up = l.sysUpTime ?? null;
+        if (entries.length > 0 && l.timestamp === timestamp && up === upTime) {
+          entries.push([metric, l.value.toString()]);
+        } else {
+          entries.push([metric, l.value.toString(), l.timestamp, up]);
+          timestamp = l.timestamp;
+          upTime = up;
+        }
       }
+      groups.push([prefix, entries]);
     }
-    return { version: 1, series };
+    return { version: 2, groups };
   }
 
-  static fromJSON(checkpoint: CounterCheckpoint): CounterHistory {
+  /**
+   * The history a checkpoint (version 2, or 1 from an older node) holds. Entries that are not
+   * well formed (a value that is not decimal digits, a timestamp that is not a number) are left
+   * out: their series re-baseline, as new ones do.
+   */
+  static fromJSON(checkpoint: CounterCheckpoint | CounterCheckpointV1): CounterHistory {
     const history = new CounterHistory();
-    for (const [key, l] of Object.entries(checkpoint.series)) {
-      if (!/^\d+$/.test(l.value) || !Number.isFinite(l.timestamp)) continue;
-      const [prefix, metric] = splitSeriesKey(key);
-      const group = history.groupSeries(prefix);
-      if (!group.has(metric)) history.count++;
-      group.set(metric, { value: BigInt(l.value), timestamp: l.timestamp, sysUpTime: l.sysUpTime });
+    if (checkpoint.version === 1) {
+      for (const [key, l] of Object.entries(checkpoint.series)) {
+        const [prefix, metric] = splitSeriesKey(key);
+        history.restore(prefix, metric, l.value, l.timestamp, l.sysUpTime);
+      }
+      return history;
+    }
+    for (const g of checkpoint.groups) {
+      if (!Array.isArray(g) || typeof g[0] !== 'string' || !Array.isArray(g[1])) continue;
+      let timestamp: unknown;
+      let upTime: unknown;
+      for (const e of g[1]) {
+        if (!Array.isArray(e) || typeof e[0] !== 'string') continue;
+        if (e.length >= 3) {
+          timestamp = e[2];
+          upTime = e[3];
+        }
+        history.restore(g[0], e[0], e[1], timestamp, upTime);
+      }
     }
     return history;
   }
+
+  /** Adds one restored series if its parts are well formed. */
+  private restore(prefix: string, metric: string, value: unknown, timestamp: unknown, upTime: unknown): void {
+    if (typeof value !== 'string' || !/^\d+$/.test(value)) return;
+    if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return;
+    const group = this.groupSeries(prefix);
+    if (!group.has(metric)) this.count++;
+    const sysUpTime = typeof upTime === 'number' && Number.isFinite(upTime) ? upTime : undefined;
+    group.set(metric, { value: BigInt(value), timestamp, sysUpTime });
+  }
+}
+
+/** The text a counter history is checkpointed as (in the store, under `keys.counters`). */
+export function checkpointText(history: CounterHistory): string {
+  return JSON.stringify(history.toJSON());
+}
+
+/**
+ * The history a checkpoint's text holds, or undefined when it is not a version 1 checkpoint.
+ * Throws a SyntaxError when the text is not JSON.
+ */
+export function historyFromCheckpointText(text: string): CounterHistory | undefined {
+  const c = JSON.parse(text) as Partial<CounterCheckpoint> | Partial<CounterCheckpointV1> | null;
+  if (c?.version === 2 && Array.isArray(c.groups)) return CounterHistory.fromJSON(c as CounterCheckpoint);
+  if (c?.version === 1 && typeof c.series === 'object' && c.series !== null) {
+    return CounterHistory.fromJSON(c as CounterCheckpointV1);
+  }
+  return undefined;
 }
 
 /** A series key: resource, metric and dimensions (sorted), unambiguous for any names. */

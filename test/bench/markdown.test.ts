@@ -39,6 +39,7 @@ const SECTIONS = [
   'startup',
   'compare',
   'walk',
+  'checkpoint',
   'soak',
 ];
 
@@ -199,6 +200,21 @@ describe('BENCHMARKS.md figures', () => {
     expect(text).toContain("`panoptes snmp walk` within 1.5x of snmpbulkwalk's CPU: 5x, **not met**");
     expect(text).toContain("serial walk at or below snmpbulkwalk's CPU per varbind: 0.9x, **met**");
     expect(text).not.toMatch(/\| CPU per varbind ratio/);
+  });
+
+  it('writes the checkpoint section: every figure, and the cores saving takes', async () => {
+    const file = page();
+    results('checkpoint', [
+      ['encode', 'CPU per device (this process)', 85],
+      ['save', 'CPU per device (this process)', 150],
+      ['save', 'cores at 20,000 devices every 60 s', 0.0579],
+    ]);
+    expect(await main({ resultsDir: dir, file, log: () => {} })).toEqual(['checkpoint']);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/\| CPU per device \(this process\) \(x\) +\| +85 \| +150 \|/);
+    expect(text).toContain(
+      "Saving every device's counter history at 20,000 devices every 60 s: 0.0579 of a core",
+    );
   });
 
   it('names the page when a marker is missing or unclosed', async () => {
