@@ -234,7 +234,15 @@ describe('CounterHistory: checkpoints and series keys', () => {
     const v2 = JSON.stringify({
       version: 2,
       groups: [
-        ['p:', [['"a"', '5'], ['"b"', '7', 10, null], ['"c"', '1.5'], ['"d"', '9']]],
+        [
+          'p:',
+          [
+            ['"a"', '5'],
+            ['"b"', '7', 10, null],
+            ['"c"', '1.5'],
+            ['"d"', '9'],
+          ],
+        ],
         'not a group',
         ['q:', 'not entries'],
       ],
