@@ -28,6 +28,12 @@ export const GOALS = {
   snmpVsExporter: 0.5,
   /** Devices of 24 interfaces one core keeps on a 60 s interval. */
   devicesPerCore: 10_000,
+  /** ... the second round's goal. */
+  devicesPerCoreRoundTwo: 25_000,
+  /** CPU per plugin run at the lightest load at most this many times the heaviest load's. */
+  lightToHeavyRun: 1.5,
+  /** Metrics groups from Kafka records to line protocol per CPU-second of the consumer. */
+  consumerGroupsPerCpuSecond: 20_000,
 } as const;
 
 type Row = readonly string[];
@@ -153,9 +159,38 @@ function pipelineSection(r: ResultsFile): string {
         `on a 60 s interval. At the heaviest load measured (${heaviest} every ${num(interval)} s, ` +
         `${num(load)} devices per 60 s) the poller ${keptUp ? 'completed every run' : `completed ${num(runs)} of ${num(expected)} runs per interval`} ` +
         `at ${num(perCore)} devices per core: ${verdict(keptUp && perCore >= GOALS.devicesPerCore)}.`,
+      `- Goal (second round): ${GOALS.devicesPerCoreRoundTwo.toLocaleString('en-US')} devices per core at ` +
+        `60 s: ${num(perCore)}, ${verdict(keptUp && perCore >= GOALS.devicesPerCoreRoundTwo)}.`,
     );
+    const lightest = [...fleets].sort((a, b) => (value(r, a, 'load') ?? 0) - (value(r, b, 'load') ?? 0))[0];
+    const light = lightest === undefined ? undefined : value(r, lightest, 'CPU per plugin run');
+    const heavy = value(r, heaviest, 'CPU per plugin run');
+    if (lightest !== undefined && lightest !== heaviest && light !== undefined && heavy !== undefined) {
+      const ratio = light / heavy;
+      out.push(
+        `- Goal: CPU per plugin run at the lightest load (${lightest}) within ${GOALS.lightToHeavyRun}x of ` +
+          `the heaviest: ${num(light)} against ${num(heavy)} ms, ${ratio.toFixed(2)}x, ` +
+          `${verdict(ratio <= GOALS.lightToHeavyRun)}.`,
+      );
+    }
+    const rss = value(r, heaviest, 'RSS per device');
+    if (rss !== undefined) {
+      out.push(`- Memory at the heaviest load: ${num((rss * 10_000) / 2 ** 20)} MiB RSS per 10,000 devices.`);
+    }
   }
   return out.join('\n');
+}
+
+/** The consumer run: its figures, and the goal in metrics groups per CPU-second. */
+function consumerSection(r: ResultsFile): string {
+  const perCpu = value(r, 'influx consumer', 'groups per CPU-second');
+  const goal = GOALS.consumerGroupsPerCpuSecond;
+  return [
+    plainSection(r, 'consumer'),
+    '',
+    `- Goal: ${goal.toLocaleString('en-US')} metrics groups per CPU-second from Kafka records to line ` +
+      `protocol: ${num(perCpu)}, ${verdict(perCpu !== undefined && perCpu >= goal)}.`,
+  ].join('\n');
 }
 
 const DEVICE_METRICS_ROWS: readonly (readonly [string, string])[] = [
@@ -401,7 +436,7 @@ const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   snmp: snmpSection,
   pipeline: pipelineSection,
   'device-metrics': deviceMetricsSection,
-  consumer: (r) => plainSection(r, 'consumer'),
+  consumer: consumerSection,
   soak: soakSection,
   startup: startupSection,
   compare: compareSection,

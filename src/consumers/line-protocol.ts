@@ -126,12 +126,17 @@ export function metricsGroupToPoints(group: MetricsGroup): string[] {
   if (group.metrics.length === 0) return []; // a point needs a field; validation requires one
   const tags = tagPairs(group);
   tags.sort((a, b) => byCodeUnit(a[0], b[0]));
-  let line = escapeMeasurement(group.metrics_group_type);
-  for (const [k, v] of tags) line += `,${escapeKey(k)}=${escapeKey(v)}`;
+  const parts = [escapeMeasurement(group.metrics_group_type)];
+  for (const [k, v] of tags) parts.push(`,${escapeKey(k)}=${escapeKey(v)}`);
   let sep = ' ';
   for (const m of group.metrics) {
-    line += `${sep}${fieldKey(m.metric_name, m.metric_type)}=${fieldValue(m.metric_value, m.metric_type)}`;
+    parts.push(
+      `${sep}${fieldKey(m.metric_name, m.metric_type)}=${fieldValue(m.metric_value, m.metric_type)}`,
+    );
     sep = ',';
   }
-  return [`${line} ${timestampMs(group.metrics_group_creation_timestamp)}`];
+  parts.push(` ${timestampMs(group.metrics_group_creation_timestamp)}`);
+  // One flat string: the line waits for its write, and a concatenated one would keep every
+  // piece alive (and copied by each young-generation collection) until then.
+  return [parts.join('')];
 }

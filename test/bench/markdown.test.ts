@@ -73,6 +73,9 @@ function pipeline(devices: number, perCore: number, runs: number, skipped = 0): 
     [s, 'devices one core keeps at 60 s', perCore],
     [s, 'plugin runs per window', runs],
     [s, 'ticks skipped (run still in flight)', skipped],
+    [s, 'CPU per plugin run', 2],
+    [s, 'RSS per device', 104_857.6],
+    ['1000 devices', 'CPU per plugin run', 2.9],
     ['1000 devices', 'load', 1000],
     ['1000 devices', 'devices one core keeps at 60 s', 99_999],
   ]);
@@ -99,6 +102,11 @@ describe('BENCHMARKS.md figures', () => {
       '(20000 devices every 120 s, 10,000 devices per 60 s) the poller completed every run',
     );
     expect(text).toContain('at 12,000 devices per core: **met**');
+    expect(text).toContain('25,000 devices per core at 60 s: 12,000, **not met**');
+    expect(text).toContain(
+      'lightest load (1000 devices) within 1.5x of the heaviest: 2.9 against 2 ms, 1.45x, **met**',
+    );
+    expect(text).toContain('1,000 MiB RSS per 10,000 devices');
     // Sections without results keep what they held, and say so.
     expect(text.match(/old figures/g)).toHaveLength(SECTIONS.length - 2);
     expect(lines.join('\n')).toContain('no bench/results/dsl.json');
@@ -200,6 +208,15 @@ describe('BENCHMARKS.md figures', () => {
     expect(text).toContain("`panoptes snmp walk` within 1.5x of snmpbulkwalk's CPU: 5x, **not met**");
     expect(text).toContain("serial walk at or below snmpbulkwalk's CPU per varbind: 0.9x, **met**");
     expect(text).not.toMatch(/\| CPU per varbind ratio/);
+  });
+
+  it('writes the consumer section with its goal', async () => {
+    const file = page();
+    results('consumer', [['influx consumer', 'groups per CPU-second', 3500]]);
+    await main({ resultsDir: dir, file, log: () => {} });
+    expect(readFileSync(file, 'utf8')).toContain(
+      '20,000 metrics groups per CPU-second from Kafka records to line protocol: 3,500, **not met**',
+    );
   });
 
   it('writes the checkpoint section: every figure, and the cores saving takes', async () => {
