@@ -31,7 +31,7 @@
 // Before kafkajs: it puts the native CRC-32C where kafkajs will look for its own (see the module).
 import './kafkajs-encode-fix.js';
 import kafkajs from 'kafkajs';
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs';
 import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -76,6 +76,8 @@ export interface KafkaBusOptions {
   readonly retryDelayMs?: number;
   /** Connection timeout, ms. Default 5000. */
   readonly connectionTimeoutMs?: number;
+  /** Compression of produced record batches (gzip: kafkajs's built-in codec). Default none. */
+  readonly compression?: 'gzip' | 'none';
   /** TLS and SASL (kafkaSecurity() builds them from the site configuration). Default: plaintext. */
   readonly security?: KafkaSecurity;
   /** How long a request waits for Kafka's answer before it is retried, ms. Default 10000. */
@@ -587,7 +589,12 @@ export class KafkaBus implements MessageBus, Telemetry {
       this.stats.produceRequests++;
       this.sendStartedAt = Date.now();
       try {
-        await producer.send({ topic, acks: -1, messages: batch.messages });
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: batch.messages,
+          ...(this.options.compression === 'gzip' ? { compression: CompressionTypes.GZIP } : {}),
+        });
       } finally {
         this.sendStartedAt = undefined;
       }

@@ -22,31 +22,38 @@ export interface KafkaSecurity {
   readonly sasl?: SASLOptions;
 }
 
-/** The kafkajs options of a site's `bus.tls` and `bus.sasl`; empty when it has neither. */
+/**
+ * The kafkajs options of a site's `bus.tls` and `bus.sasl` (or, with `section`
+ * `federation.upstream`, the upstream cluster's); empty when it has neither.
+ */
 export function kafkaSecurity(
   config: SiteConfig,
   logger?: Logger,
   env: Environment = process.env,
+  section: 'bus' | 'federation.upstream' = 'bus',
 ): KafkaSecurity {
-  const { tls, sasl } = config.bus;
-  const ssl = readTlsOptions(config.file, 'bus.tls', tls, logger);
+  const { tls, sasl } = section === 'bus' ? config.bus : (config.federation?.upstream ?? {});
+  const ssl = readTlsOptions(config.file, `${section}.tls`, tls, logger);
   let credentials: SASLOptions | undefined;
   if (sasl !== undefined) {
     const password = readSecret(
-      secretSource(config.file, 'bus.sasl', 'password', { file: sasl.password_file, env: sasl.password_env }),
+      secretSource(config.file, `${section}.sasl`, 'password', {
+        file: sasl.password_file,
+        env: sasl.password_env,
+      }),
       env,
     );
     // The schema requires one of password_file and password_env.
     if (password === undefined)
       throw new PanoptesError(
         'CONFIG_INVALID',
-        `${config.file}: bus.sasl: give password_file or password_env`,
+        `${config.file}: ${section}.sasl: give password_file or password_env`,
       );
     credentials = { mechanism: sasl.mechanism, username: sasl.username, password };
     if (sasl.mechanism === 'plain' && ssl === undefined)
       logger?.warn(
-        { key: 'bus.sasl.mechanism' },
-        'bus.sasl: PLAIN without bus.tls sends the password in clear text; enable bus.tls or use SCRAM',
+        { key: `${section}.sasl.mechanism` },
+        `${section}.sasl: PLAIN without ${section}.tls sends the password in clear text; enable ${section}.tls or use SCRAM`,
       );
   }
   return {

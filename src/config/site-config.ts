@@ -129,6 +129,41 @@ const busSchema = z
     }
   });
 
+/**
+ * An edge site's link to the central cluster (docs/federation.md): the forwarder publishes the
+ * site's processed metrics there, spooling to local disk while it cannot.
+ */
+const federationSchema = z.strictObject({
+  upstream: z.strictObject({
+    brokers: z
+      .array(nonEmpty().regex(BROKER, { error: 'must be host:port (credentials go in sasl)' }), {
+        error: 'must be a list of host:port',
+      })
+      .min(1, { error: 'must name at least one broker' }),
+    client_id: nonEmpty().optional(),
+    tls: tlsSchema.optional(),
+    sasl: saslSchema.optional(),
+    /** The central cluster's topic delimiter, when it differs from bus.topic_delimiter. */
+    topic_delimiter: nonEmpty().optional(),
+    /** Also publish to the central global topic (`panoptes-metrics`). */
+    global_topic: z.boolean({ error: 'must be true or false' }).default(false),
+    /** Compression of what goes over the WAN. */
+    compression: z.enum(['gzip', 'none'], { error: 'must be "gzip" or "none"' }).default('gzip'),
+  }),
+  /** Directory of the spool (relative to this file). Default `spool-<site>`. */
+  spool_dir: nonEmpty().optional(),
+  /** Payload bytes the spool keeps at most; beyond it the oldest records are dropped. */
+  spool_max_bytes: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  /** Records sent from the spool per second at most, so the centre is not flooded after an outage. */
+  drain_records_per_second: int(1, 10_000_000).default(5000),
+  /** Records per publish from the spool. */
+  batch_records: int(1, 100_000).default(500),
+  /** A publish not acknowledged within this long counts as failed, ms. */
+  send_timeout_ms: int(100, 600_000).default(10_000),
+  /** /healthz reports a problem once the upstream has been unreachable this long, s. */
+  unreachable_after_seconds: int(1, 30 * 86_400).default(900),
+});
+
 /** The user and password of a redis:// or rediss:// URL, or undefined when it is not one. */
 function redisUrlCredentials(url: string): { username: string; password: string } | undefined {
   if (!/^rediss?:\/\//i.test(url)) return undefined;
@@ -288,6 +323,7 @@ export const siteConfigSchema = z.strictObject({
   metrics: metricsSchema.default(metricsSchema.parse({})),
   health: healthSchema.default(healthSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
+  federation: federationSchema.optional(),
   /**
    * After SIGTERM/SIGINT the process exits within this many seconds whatever is down: what is
    * still unfinished then is logged and abandoned (uncommitted, so read again by the next owner).
@@ -328,6 +364,23 @@ export function parseSiteConfig(text: string, file: string): SiteConfig {
       ...resolvePaths(base, c.store, ['password_file']),
       ...(c.store.tls === undefined ? {} : { tls: resolveTlsPaths(base, c.store.tls) }),
     },
+    ...(c.federation === undefined
+      ? {}
+      : {
+          federation: {
+            ...c.federation,
+            spool_dir: resolve(base, c.federation.spool_dir ?? `spool-${c.site}`),
+            upstream: {
+              ...c.federation.upstream,
+              ...(c.federation.upstream.tls === undefined
+                ? {}
+                : { tls: resolveTlsPaths(base, c.federation.upstream.tls) }),
+              ...(c.federation.upstream.sasl === undefined
+                ? {}
+                : { sasl: resolvePaths(base, c.federation.upstream.sasl, ['password_file']) }),
+            },
+          },
+        }),
     consumers: {
       ...c.consumers,
       ...(c.consumers.influx === undefined

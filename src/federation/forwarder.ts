@@ -17,7 +17,8 @@
  * - Draining: a loop sends the spool's records oldest first, at most drainRecordsPerSecond, and
  *   removes them once acknowledged. While records of a resource are spooled, that resource's new
  *   records go to the spool behind them, so each resource's records reach the centre in order.
- *   While the upstream is unreachable the loop only probes it (back-off 1 s doubling to 30 s).
+ *   While the upstream is unreachable the loop sends one record at a time as its probe (back-off
+ *   1 s doubling to 30 s between failures).
  * - At least once: a publish that timed out may still be delivered later. No other send starts
  *   until it settled, and when it turns out to have been delivered, its records (also spooled,
  *   so sent again) are counted as duplicates (`stats.duplicates`).
@@ -301,18 +302,9 @@ export class Forwarder implements Telemetry {
         await this.idle(this.unsettled > 0 ? backoff : 60_000);
         continue;
       }
-      if (!this.up) {
-        // Probe before sending: a publish to an unreachable cluster would only wait.
-        await this.options.upstream.probe?.();
-        const kafka = this.options.upstream.dependencies?.().find((d) => d.state === 'down');
-        if (kafka !== undefined) {
-          this.health.down(`upstream unreachable: ${kafka.detail}`);
-          await this.idle(backoff);
-          backoff = Math.min(backoff * 2, this.maxBackoffMs);
-          continue;
-        }
-      }
-      const entries = spool.peek(this.batchRecords, this.batchBytes);
+      // While the upstream is unreachable one record is the probe: a publish into a link that
+      // drops everything waits, and holds what it carries, until the link returns.
+      const entries = spool.peek(this.up ? this.batchRecords : 1, this.batchBytes);
       const started = this.now();
       const sent = await this.send(entries.map((e) => e.record));
       if (sent > 0) {

@@ -45,10 +45,12 @@ import { waitFor } from '../wait.js';
 import { tuneHeapGrowth } from './heap.js';
 import { openBackends } from './backends.js';
 import { startConsumers } from './consumers.js';
+import { requireFederation, startForwarder } from './forward.js';
+import type { Forwarder } from '../federation/forwarder.js';
 import { startDiscoveryStage } from './discovery.js';
 import { checkResourcesTable } from './inventory.js';
 import { startPollingStage } from './polling.js';
-import { ALL_ROLES, checkRoles } from './roles.js';
+import { ALL_ROLES, checkRoles, isWholePipeline } from './roles.js';
 import type { Role } from './roles.js';
 
 export { ALL_ROLES } from './roles.js';
@@ -119,6 +121,7 @@ interface Parts {
   loader: PluginLoader;
   jsonl: JsonlConsumer[];
   influx: InfluxConsumer | undefined;
+  forwarder: Forwarder | undefined;
   engine: SnmpEngine;
   bus: MessageBus;
   store: KeyValueStore;
@@ -134,6 +137,8 @@ export class PanoptesNode {
   readonly loader: PluginLoader;
   readonly consumers: readonly JsonlConsumer[];
   readonly influx: InfluxConsumer | undefined;
+  /** The forward stage, when federation.upstream is configured and the node runs it. */
+  readonly forwarder: Forwarder | undefined;
   readonly bus: MessageBus;
   readonly store: KeyValueStore;
   readonly engine: SnmpEngine;
@@ -156,6 +161,7 @@ export class PanoptesNode {
     this.loader = parts.loader;
     this.consumers = parts.jsonl;
     this.influx = parts.influx;
+    this.forwarder = parts.forwarder;
     this.engine = parts.engine;
     this.bus = parts.bus;
     this.store = parts.store;
@@ -200,7 +206,8 @@ export class PanoptesNode {
     );
     const roles = new Set(options.roles ?? ALL_ROLES);
     checkRoles(config, roles);
-    const everything = ALL_ROLES.every((r) => roles.has(r));
+    if (roles.has('forward') && options.roles !== undefined) requireFederation(config);
+    const everything = isWholePipeline(roles);
     const keys = storeKeys(config.store.key_prefix);
     const topics = topicNames(config.bus.topic_delimiter);
 
@@ -269,7 +276,8 @@ export class PanoptesNode {
       },
       'plugins loaded',
     );
-    if (loader.plugins.size === 0 && !(roles.size === 1 && roles.has('consumer'))) {
+    const polls = roles.has('discovery') || roles.has('enrichment') || roles.has('polling');
+    if (loader.plugins.size === 0 && polls) {
       logger.warn({ directories: config.plugins.directories }, 'no plugins loaded: nothing will be polled');
     }
 
@@ -290,6 +298,26 @@ export class PanoptesNode {
             if (!(await waitFor(() => c.written + c.invalid >= published, DRAIN_TIMEOUT_MS))) {
               logger.warn({ written: c.written, published }, 'consumer did not catch up before stopping');
             }
+          }
+        },
+      });
+    }
+
+    const forwarder = roles.has('forward')
+      ? await startForwarder(config, { bus, topics, logger }, (part, stop) => stops.push({ part, stop }))
+      : undefined;
+    if (forwarder !== undefined) {
+      // Stopped after polling: in one process, what it published reaches the spool or upstream.
+      stops.push({
+        part: 'forwarder catching up',
+        stop: async () => {
+          if (polling === undefined) return;
+          const published = polling.stats.groupsPublished;
+          if (!(await waitFor(() => forwarder.stats.received >= published, DRAIN_TIMEOUT_MS))) {
+            logger.warn(
+              { forwarded: forwarder.stats.received, published },
+              'forwarder did not catch up before stopping',
+            );
           }
         },
       });
@@ -340,6 +368,7 @@ export class PanoptesNode {
       loader,
       jsonl: consumers.jsonl,
       influx: consumers.influx,
+      forwarder,
       engine: runtime.engine,
       bus,
       store,
@@ -389,7 +418,13 @@ export class PanoptesNode {
     if (this.discoveryStage !== undefined) out.push(this.discoveryStage);
     out.push(...this.consumers);
     if (this.influx !== undefined) out.push(this.influx);
+    if (this.forwarder !== undefined) out.push(this.forwarder);
     return out;
+  }
+
+  /** Liveness: undefined while alive, else why not (the upstream unreachable for too long). */
+  liveness(): string | undefined {
+    return this.forwarder?.liveness();
   }
 
   /** Prometheus samples of this node: what each part reports (bounded labels: stage and kind). */

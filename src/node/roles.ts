@@ -2,12 +2,21 @@
 import type { SiteConfig } from '../config/site-config.js';
 import { PanoptesError } from '../errors.js';
 
-export type Role = 'discovery' | 'enrichment' | 'polling' | 'consumer';
-export const ALL_ROLES: readonly Role[] = ['discovery', 'enrichment', 'polling', 'consumer'];
+export type Role = 'discovery' | 'enrichment' | 'polling' | 'consumer' | 'forward';
+/** The stages of the pipeline: a node with all of them is the whole pipeline (embedded mode). */
+export const PIPELINE_ROLES: readonly Role[] = ['discovery', 'enrichment', 'polling', 'consumer'];
+/** Every stage; `forward` runs only where federation.upstream is configured. */
+export const ALL_ROLES: readonly Role[] = [...PIPELINE_ROLES, 'forward'];
+
+/** Whether the node runs every stage of the pipeline. */
+export function isWholePipeline(roles: ReadonlySet<Role>): boolean {
+  return PIPELINE_ROLES.every((r) => roles.has(r));
+}
 
 /** A node without every stage talks to the others through Kafka and Redis: a config error otherwise. */
 export function checkRoles(config: SiteConfig, roles: ReadonlySet<Role>): void {
-  const everything = ALL_ROLES.every((r) => roles.has(r));
+  const everything = isWholePipeline(roles);
+  const usesStore = roles.has('discovery') || roles.has('enrichment') || roles.has('polling');
   if (!everything && config.bus.type === 'memory') {
     throw new PanoptesError(
       'CONFIG_INVALID',
@@ -15,7 +24,12 @@ export function checkRoles(config: SiteConfig, roles: ReadonlySet<Role>): void {
         '(the in-process bus works only with panoptes run, every stage in one process)',
     );
   }
-  if (!everything && config.store.type === 'memory' && !(roles.has('enrichment') && roles.has('polling'))) {
+  if (
+    !everything &&
+    usesStore &&
+    config.store.type === 'memory' &&
+    !(roles.has('enrichment') && roles.has('polling'))
+  ) {
     throw new PanoptesError(
       'CONFIG_INVALID',
       `${config.file}: store.type memory: this node's stages share enrichment, locks and counter checkpoints ` +

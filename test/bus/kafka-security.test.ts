@@ -116,6 +116,28 @@ describe('kafkaSecurity: bus.tls and bus.sasl as kafkajs options', () => {
     expect(JSON.stringify(records)).not.toContain('s3cret-kafka');
   });
 
+  it("reads the upstream cluster's TLS and SASL from federation.upstream, apart from the bus's", () => {
+    const config = parseSiteConfig(
+      [
+        'site: edge1',
+        'federation:',
+        '  upstream:',
+        '    brokers: [central:9093]',
+        '    sasl: {mechanism: plain, username: edge, password_file: kafka.pass}',
+      ].join('\n'),
+      join(dir, 'site.yaml'),
+    );
+    expect(config.federation?.spool_dir).toBe(join(dir, 'spool-edge1'));
+    expect(kafkaSecurity(config)).toEqual({});
+    const { logger, records } = captureLogger();
+    const upstream = kafkaSecurity(config, logger, {}, 'federation.upstream');
+    expect(upstream.sasl).toEqual({ mechanism: 'plain', username: 'edge', password: 's3cret-kafka' });
+    expect(records.map((r) => r.msg)).toEqual([
+      'federation.upstream.sasl: PLAIN without federation.upstream.tls sends the password in clear text; enable federation.upstream.tls or use SCRAM',
+    ]);
+    expect(JSON.stringify(records)).not.toContain('s3cret-kafka');
+  });
+
   it('a missing password file: FILE_READ naming the site file, the key and the file', () => {
     const e = failure(() =>
       kafkaSecurity(site(['sasl: {mechanism: plain, username: poller, password_file: missing.pass}'])),

@@ -294,6 +294,34 @@ describe('parseSiteConfig problems', () => {
     expect(lines).toContain(`${FILE}:4:15: store.type: must be "memory" or "redis"`);
   });
 
+  it('reads federation: defaults matching the README, paths against the file, errors with their key path', () => {
+    const c = parseSiteConfig(
+      'site: edge1\nfederation:\n  upstream: {brokers: [central:9093]}\n  spool_dir: var/spool\n',
+      FILE,
+    );
+    expect(c.federation?.spool_dir).toBe('/etc/panoptes/var/spool');
+    expect(c.federation?.upstream).toEqual({
+      brokers: ['central:9093'],
+      global_topic: false,
+      compression: 'gzip',
+    });
+    const table = readmeDefaults();
+    const { upstream: _upstream, spool_dir: _dir, ...scalars } = c.federation ?? {};
+    for (const [key, value] of Object.entries(scalars)) {
+      expect(table.get(`federation.${key}`), key).toBe(asReadme(value));
+    }
+    for (const key of ['global_topic', 'compression'] as const) {
+      expect(table.get(`federation.upstream.${key}`), key).toBe(asReadme(c.federation?.upstream[key]));
+    }
+    const { error } = problems(
+      'site: edge1\nfederation:\n  upstream: {brokers: [], compression: lz4}\n  spool_max_bytes: 10\n',
+    );
+    expect(issue(error, 'federation.upstream.brokers')?.message).toBe('must name at least one broker');
+    expect(issue(error, 'federation.upstream.compression')?.message).toBe('must be "gzip" or "none"');
+    expect(issue(error, 'federation.spool_max_bytes')).toBeDefined();
+    expect(issue(problems('site: edge1\nfederation: {}\n').error, 'federation.upstream')).toBeDefined();
+  });
+
   it('reports a bad secrets map with the key path', () => {
     const { error } = problems(['site: dc1', 'secrets:', '  snmp_community: public'].join('\n'));
     expect(issue(error, 'secrets.snmp_community')).toMatchObject({

@@ -19,13 +19,34 @@ export interface KafkaService {
 const BOOTSTRAP =
   /(?:bootstrap\.servers=|replaced with )(\d+\.\d+\.\d+\.\d+:\d+(?:,\d+\.\d+\.\d+\.\d+:\d+)*)/;
 
-export async function startKafka(brokerCount = 3): Promise<KafkaService> {
+export interface KafkaStartOptions {
+  /**
+   * Freezing the broker (SIGSTOP) also freezes kcat's own client of it: past its socket timeout
+   * (librdkafka's default 60 s) that client fails on thawing and kcat exits, taking the cluster
+   * with it. A test that freezes it longer raises the timeout to this many ms.
+   */
+  readonly socketTimeoutMs?: number;
+}
+
+export async function startKafka(brokerCount = 3, options: KafkaStartOptions = {}): Promise<KafkaService> {
   const command = requireBinary('kcat', 'kcat');
   const workDir = await makeTempDir('kafka');
   const proc = ManagedProcess.start({
     name: 'kcat-mock-cluster',
     command,
-    args: ['-C', '-q', '-b', 'localhost:1', '-t', 'keepalive', '-X', `test.mock.num.brokers=${brokerCount}`],
+    args: [
+      '-C',
+      '-q',
+      '-b',
+      'localhost:1',
+      '-t',
+      'keepalive',
+      '-X',
+      `test.mock.num.brokers=${brokerCount}`,
+      ...(options.socketTimeoutMs === undefined
+        ? []
+        : ['-X', `socket.timeout.ms=${options.socketTimeoutMs}`]),
+    ],
     workDir,
   });
   try {

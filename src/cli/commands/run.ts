@@ -69,8 +69,10 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
         host: config.metrics.listen_host,
         collect: () => node?.metrics() ?? [],
         // Liveness: this process answers. Dependencies are for /readyz: a node waiting for
-        // Redis or Kafka to come back is working as it should and must not be restarted.
-        health: () => undefined,
+        // Redis or Kafka to come back is working as it should and must not be restarted. The
+        // one exception: an edge whose upstream has been unreachable past
+        // federation.unreachable_after_seconds says so (it still polls and spools).
+        health: () => node?.liveness(),
         dependencies: () => node?.dependencies() ?? startup.dependencies(),
       });
       io.logger.info(

@@ -10,6 +10,7 @@ const STAGE_HELP: Record<Role, string> = {
   enrichment: 'run an enrichment node: enrichment plugins for the resources of its partitions -> Redis',
   polling: 'run a polling node: polling plugins for the resources of its partitions -> <site>-processed',
   consumer: 'run the consumers of the configuration: <site>-processed -> InfluxDB and/or JSONL files',
+  forward: 'run the forwarder of an edge site: <site>-processed -> the federation.upstream cluster',
 };
 
 function action(roles: readonly Role[] | undefined, setExitCode: (code: number) => void) {
