@@ -25,7 +25,7 @@ import { startKafka } from '../services/kafka.js';
 import type { KafkaService } from '../services/kafka.js';
 import { simulatedResources, writeLabPlugins } from '../support/lab.js';
 
-const OUTAGE_MS = Number(process.env['OUTAGE_MS'] ?? 62_000);
+const OUTAGE_MS = 60_000;
 const TOPIC = 'edge1-processed';
 
 interface Seen {
