@@ -23,7 +23,8 @@
  *   until it settled, and when it turns out to have been delivered, its records (also spooled,
  *   so sent again) are counted as duplicates (`stats.duplicates`).
  *
- * Health: dependency `upstream` (up, or down with the reason); liveness() reports a problem
+ * Health: dependency `upstream` (up, or down with the reason; before the first publish, what a
+ * probe of the upstream bus says); liveness() reports a problem
  * once the upstream has been unreachable for longer than unreachableAfterMs, while polling and
  * spooling go on.
  */
@@ -351,6 +352,22 @@ export class Forwarder implements Telemetry {
 
   dependencies(): DependencyStatus[] {
     return [this.health.status()];
+  }
+
+  /**
+   * Until the first publish says whether the upstream acknowledges, asks its bus whether the
+   * cluster answers (so an edge with nothing to forward yet is not left "starting"); after
+   * that, publishes are what tells.
+   */
+  async probe(): Promise<void> {
+    if (this.health.current !== 'starting') return;
+    const upstream = this.options.upstream;
+    await upstream.probe?.();
+    if (this.health.current !== 'starting') return; // a publish told meanwhile
+    const states = upstream.dependencies?.() ?? [];
+    const down = states.find((d) => d.state === 'down');
+    if (down !== undefined) this.health.down(`upstream unreachable: ${down.detail}`);
+    else if (states.some((d) => d.state === 'up')) this.health.up('upstream answers (nothing forwarded yet)');
   }
 
   metrics(): MetricSample[] {

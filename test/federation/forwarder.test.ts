@@ -243,6 +243,23 @@ describe('Forwarder', () => {
     expect(f.liveness()).toBeUndefined();
   });
 
+  it('is "starting" until a probe or a publish says how the upstream is', async () => {
+    const f = start();
+    await f.start();
+    expect(f.dependencies()[0]?.state).toBe('starting');
+    upstream.mode = 'fail';
+    await f.probe();
+    expect(f.dependencies()[0]).toMatchObject({ state: 'down', detail: 'upstream unreachable: fail' });
+    upstream.mode = 'ok';
+    await f.probe(); // after the first verdict, publishes decide
+    expect(f.dependencies()[0]?.state).toBe('down');
+    await f.stop();
+    const g = start();
+    await g.start();
+    await g.probe();
+    expect(g.dependencies()[0]?.state).toBe('up');
+  });
+
   it('drains at the configured rate', async () => {
     const f = start({ drainRecordsPerSecond: 200, batchRecords: 20 });
     await f.start();
