@@ -129,6 +129,11 @@ const busSchema = z
     }
   });
 
+/** The spool directory of `federation` when spool_dir is not given (relative to the file). */
+export function defaultSpoolDir(site: string): string {
+  return `spool-${site}`;
+}
+
 /**
  * An edge site's link to the central cluster (docs/federation.md): the forwarder publishes the
  * site's processed metrics there, spooling to local disk while it cannot.
@@ -369,7 +374,7 @@ export function parseSiteConfig(text: string, file: string): SiteConfig {
       : {
           federation: {
             ...c.federation,
-            spool_dir: resolve(base, c.federation.spool_dir ?? `spool-${c.site}`),
+            spool_dir: resolve(base, c.federation.spool_dir ?? defaultSpoolDir(c.site)),
             upstream: {
               ...c.federation.upstream,
               ...(c.federation.upstream.tls === undefined

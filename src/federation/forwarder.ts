@@ -117,9 +117,7 @@ export class Forwarder implements Telemetry {
   private subscription: Subscription | undefined;
   private drainer: Promise<void> | undefined;
   private stopped = false;
-  /** Whether the last publish (or probe) reached the upstream. */
-  private up = true;
-  /** Since when the upstream has been unreachable (epoch ms). */
+  /** Since when the upstream has been unreachable (epoch ms); undefined while it acknowledges. */
   private downSince: number | undefined;
   /** Publishes that timed out and have not settled yet: no new send starts meanwhile. */
   private unsettled = 0;
@@ -214,6 +212,11 @@ export class Forwarder implements Telemetry {
     );
   }
 
+  /** Whether the last publish reached the upstream (or none failed yet). */
+  private get up(): boolean {
+    return this.downSince === undefined;
+  }
+
   private canSend(): boolean {
     return this.up && this.unsettled === 0 && !this.stopped;
   }
@@ -279,18 +282,12 @@ export class Forwarder implements Telemetry {
 
   private markDown(e: unknown): void {
     this.stats.sendFailures++;
-    if (this.up) {
-      this.up = false;
-      this.downSince = this.now();
-    }
+    this.downSince ??= this.now();
     this.health.down(`publishing to the upstream cluster failed: ${errorMessage(e)}`);
   }
 
   private markUp(): void {
-    if (!this.up) {
-      this.up = true;
-      this.downSince = undefined;
-    }
+    this.downSince = undefined;
     this.health.up('upstream acknowledging');
   }
 

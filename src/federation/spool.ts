@@ -15,7 +15,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { open } from 'lmdb';
-import type { Database, RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
 import { PanoptesError, errorMessage } from '../errors.js';
 
 /** One record waiting for the upstream cluster. */
@@ -64,27 +64,29 @@ export interface SpoolOptions {
 }
 
 export class Spool {
-  private readonly db: Database<Stored, number>;
-  private nextSeq: number;
-  private firstSeq: number;
+  /** The next sequence number to write. */
+  private nextSeq = 1;
+  /** The oldest sequence number held (nextSeq when empty). */
+  private firstSeq = 1;
   private bytesHeld = 0;
-  private count = 0;
   private droppedTotal = 0;
   /** Records spooled per record key (null keys under ''), for ordering per resource. */
   private readonly perKey = new Map<string, number>();
-  /** Payload bytes and key of each record held, by sequence (to drop without reading back). */
-  private readonly held = new Map<number, { readonly bytes: number; readonly key: string }>();
+  /**
+   * Payload bytes, key and spooling time of each record held, by sequence: the counts, drops
+   * and the oldest record's age come from here, without reading the database back.
+   */
+  private readonly held = new Map<
+    number,
+    { readonly bytes: number; readonly key: string; readonly at: number }
+  >();
   private readonly now: () => number;
-  private oldestAt: number | undefined;
 
   private constructor(
-    private readonly root: RootDatabase<Stored, number>,
+    private readonly db: RootDatabase<Stored, number>,
     private readonly options: SpoolOptions,
   ) {
-    this.db = root;
     this.now = options.now ?? Date.now;
-    this.nextSeq = 1;
-    this.firstSeq = 1;
   }
 
   static async open(options: SpoolOptions): Promise<Spool> {
@@ -115,16 +117,14 @@ export class Spool {
     if (first !== undefined) {
       this.firstSeq = first;
       this.nextSeq = last + 1;
-      this.oldestAt = this.db.get(first)?.a;
     }
   }
 
   private add(seq: number, s: Stored): void {
     const key = s.k ?? '';
     const bytes = recordBytes({ topic: s.t, key: s.k, value: s.v, headers: s.h });
-    this.held.set(seq, { bytes, key });
+    this.held.set(seq, { bytes, key, at: s.a });
     this.bytesHeld += bytes;
-    this.count++;
     this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
   }
 
@@ -133,7 +133,6 @@ export class Spool {
     if (h === undefined) return;
     this.held.delete(seq);
     this.bytesHeld -= h.bytes;
-    this.count--;
     const n = (this.perKey.get(h.key) ?? 0) - 1;
     if (n <= 0) this.perKey.delete(h.key);
     else this.perKey.set(h.key, n);
@@ -146,7 +145,7 @@ export class Spool {
 
   /** Records held. */
   get records(): number {
-    return this.count;
+    return this.held.size;
   }
 
   /** Records dropped (oldest first) to stay within the bound, since the spool was opened. */
@@ -156,7 +155,7 @@ export class Spool {
 
   /** Epoch ms when the oldest record held was spooled, or undefined when empty. */
   get oldestSpooledAt(): number | undefined {
-    return this.count === 0 ? undefined : this.oldestAt;
+    return this.held.get(this.firstSeq)?.at;
   }
 
   /** Whether records with this key are waiting (new ones must queue behind them). */
@@ -179,7 +178,6 @@ export class Spool {
       stored.forEach((s, i) => void this.db.put(first + i, s));
     });
     stored.forEach((s, i) => this.add(first + i, s));
-    if (this.count === records.length) this.oldestAt = at;
     return this.trim();
   }
 
@@ -187,7 +185,7 @@ export class Spool {
   private async trim(): Promise<number> {
     const drop: number[] = [];
     let bytes = this.bytesHeld;
-    for (let seq = this.firstSeq; bytes > this.options.maxBytes && this.count - drop.length > 1; seq++) {
+    for (let seq = this.firstSeq; bytes > this.options.maxBytes && this.held.size - drop.length > 1; seq++) {
       const h = this.held.get(seq);
       if (h === undefined) continue;
       drop.push(seq);
@@ -231,19 +229,12 @@ export class Spool {
     this.advance();
   }
 
-  /** Moves the start past what left the front, and reads when the oldest record came. */
+  /** Moves the start past what left the front. */
   private advance(): void {
-    let first = this.firstSeq;
-    while (first < this.nextSeq && !this.held.has(first)) first++;
-    this.firstSeq = first;
-    this.refreshOldest();
-  }
-
-  private refreshOldest(): void {
-    this.oldestAt = this.count === 0 ? undefined : this.db.get(this.firstSeq)?.a;
+    while (this.firstSeq < this.nextSeq && !this.held.has(this.firstSeq)) this.firstSeq++;
   }
 
   async close(): Promise<void> {
-    await this.root.close();
+    await this.db.close();
   }
 }

@@ -3,11 +3,13 @@
  * (federation.upstream), through the spool while the central cluster cannot be reached. See
  * src/federation/forwarder.ts and docs/federation.md.
  */
+import { dirname, resolve } from 'node:path';
 import type { MessageBus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka-bus.js';
 import { kafkaSecurity } from '../bus/kafka-security.js';
 import { GLOBAL_METRICS_TOPIC, topicNames } from '../bus/topics.js';
 import type { TopicNames } from '../bus/topics.js';
+import { defaultSpoolDir } from '../config/site-config.js';
 import type { SiteConfig } from '../config/site-config.js';
 import { PanoptesError } from '../errors.js';
 import { Forwarder } from '../federation/forwarder.js';
@@ -26,7 +28,8 @@ export async function startForwarder(
   const federation = config.federation;
   if (federation === undefined) return undefined;
   const { upstream } = federation;
-  const spoolDir = federation.spool_dir ?? `spool-${config.site}`;
+  // parseSiteConfig gives it resolved; a configuration built otherwise gets the same default.
+  const spoolDir = resolve(dirname(config.file), federation.spool_dir ?? defaultSpoolDir(config.site));
   // Secrets and TLS files are read before any connection, so a missing one fails at once.
   const security = kafkaSecurity(config, parts.logger, process.env, 'federation.upstream');
   const spool = await Spool.open({ dir: spoolDir, maxBytes: federation.spool_max_bytes });

@@ -50,7 +50,7 @@ import type { Forwarder } from '../federation/forwarder.js';
 import { startDiscoveryStage } from './discovery.js';
 import { checkResourcesTable } from './inventory.js';
 import { startPollingStage } from './polling.js';
-import { ALL_ROLES, checkRoles, isWholePipeline } from './roles.js';
+import { ALL_ROLES, checkRoles, isWholePipeline, runsPlugins } from './roles.js';
 import type { Role } from './roles.js';
 
 export { ALL_ROLES } from './roles.js';
@@ -211,9 +211,8 @@ export class PanoptesNode {
     const keys = storeKeys(config.store.key_prefix);
     const topics = topicNames(config.bus.topic_delimiter);
 
-    const needsStore = roles.has('polling') || roles.has('enrichment') || roles.has('discovery');
     const { bus, store } = await openBackends(config, logger, {
-      needsStore,
+      needsStore: runsPlugins(roles),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.startup === undefined ? {} : { waiting: options.startup.redis }),
     });
@@ -276,12 +275,19 @@ export class PanoptesNode {
       },
       'plugins loaded',
     );
-    const polls = roles.has('discovery') || roles.has('enrichment') || roles.has('polling');
-    if (loader.plugins.size === 0 && polls) {
+    if (loader.plugins.size === 0 && runsPlugins(roles)) {
       logger.warn({ directories: config.plugins.directories }, 'no plugins loaded: nothing will be polled');
     }
 
     let polling: PollingStage | undefined;
+    // In one process, a stage reading <site>-processed gets to read what polling published
+    // before it stops (its stop step runs after polling's): undefined once `reached` counts it
+    // all, else what polling published, for the warning.
+    const caughtUp = async (reached: () => number): Promise<{ published: number } | undefined> => {
+      if (polling === undefined) return undefined;
+      const published = polling.stats.groupsPublished;
+      return (await waitFor(() => reached() >= published, DRAIN_TIMEOUT_MS)) ? undefined : { published };
+    };
     const consumers = roles.has('consumer')
       ? await startConsumers(config, { bus, topics, logger, out: options.out }, (c) =>
           stops.push({ part: 'consumer', stop: () => c.stop() }),
@@ -292,12 +298,10 @@ export class PanoptesNode {
       stops.push({
         part: 'consumers catching up',
         stop: async () => {
-          if (polling === undefined) return;
-          const published = polling.stats.groupsPublished;
           for (const c of consumers.jsonl) {
-            if (!(await waitFor(() => c.written + c.invalid >= published, DRAIN_TIMEOUT_MS))) {
-              logger.warn({ written: c.written, published }, 'consumer did not catch up before stopping');
-            }
+            const behind = await caughtUp(() => c.written + c.invalid);
+            if (behind !== undefined)
+              logger.warn({ written: c.written, ...behind }, 'consumer did not catch up before stopping');
           }
         },
       });
@@ -311,19 +315,17 @@ export class PanoptesNode {
       stops.push({
         part: 'forwarder catching up',
         stop: async () => {
-          if (polling === undefined) return;
-          const published = polling.stats.groupsPublished;
-          if (!(await waitFor(() => forwarder.stats.received >= published, DRAIN_TIMEOUT_MS))) {
+          const behind = await caughtUp(() => forwarder.stats.received);
+          if (behind !== undefined)
             logger.warn(
-              { forwarded: forwarder.stats.received, published },
+              { forwarded: forwarder.stats.received, ...behind },
               'forwarder did not catch up before stopping',
             );
-          }
         },
       });
     }
 
-    if (roles.has('polling') || roles.has('enrichment') || roles.has('discovery')) {
+    if (runsPlugins(roles)) {
       // In the background: what it finds is only logged, and a cluster may take seconds to answer.
       void checkResourcesTable(bus, topics.resources(config.site), logger).catch((e: unknown) =>
         logger.warn({ err: errorMessage(e) }, 'checking the resources topic failed'),

@@ -13,10 +13,17 @@ export function isWholePipeline(roles: ReadonlySet<Role>): boolean {
   return PIPELINE_ROLES.every((r) => roles.has(r));
 }
 
+/**
+ * Whether the node runs a stage that runs plugins (discovery, enrichment, polling): those read
+ * and write the store and the resources topic; the consumer and forward stages need neither.
+ */
+export function runsPlugins(roles: ReadonlySet<Role>): boolean {
+  return roles.has('discovery') || roles.has('enrichment') || roles.has('polling');
+}
+
 /** A node without every stage talks to the others through Kafka and Redis: a config error otherwise. */
 export function checkRoles(config: SiteConfig, roles: ReadonlySet<Role>): void {
   const everything = isWholePipeline(roles);
-  const usesStore = roles.has('discovery') || roles.has('enrichment') || roles.has('polling');
   if (!everything && config.bus.type === 'memory') {
     throw new PanoptesError(
       'CONFIG_INVALID',
@@ -26,7 +33,7 @@ export function checkRoles(config: SiteConfig, roles: ReadonlySet<Role>): void {
   }
   if (
     !everything &&
-    usesStore &&
+    runsPlugins(roles) &&
     config.store.type === 'memory' &&
     !(roles.has('enrichment') && roles.has('polling'))
   ) {
