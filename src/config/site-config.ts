@@ -155,6 +155,11 @@ const federationSchema = z.strictObject({
     /** Compression of what goes over the WAN. */
     compression: z.enum(['gzip', 'none'], { error: 'must be "gzip" or "none"' }).default('gzip'),
   }),
+  /**
+   * Copy `<site>-resources` of the central cluster (central discovery's output for this site) to
+   * this site's own, instead of running discovery here.
+   */
+  mirror_resources: z.boolean({ error: 'must be true or false' }).default(false),
   /** Directory of the spool (relative to this file). Default `spool-<site>`. */
   spool_dir: nonEmpty().optional(),
   /** Payload bytes the spool keeps at most; beyond it the oldest records are dropped. */

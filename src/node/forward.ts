@@ -1,9 +1,10 @@
 /**
  * The forward stage of an edge node: the site's processed metrics to the central cluster
- * (federation.upstream), through the spool while the central cluster cannot be reached. See
- * src/federation/forwarder.ts and docs/federation.md.
+ * (federation.upstream), through the spool while the central cluster cannot be reached, and
+ * optionally the centre's resources for this site to the local resources topic. See
+ * src/federation/forwarder.ts, mirror.ts and docs/federation.md.
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { MessageBus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka-bus.js';
 import { kafkaSecurity } from '../bus/kafka-security.js';
@@ -13,18 +14,20 @@ import { defaultSpoolDir } from '../config/site-config.js';
 import type { SiteConfig } from '../config/site-config.js';
 import { PanoptesError } from '../errors.js';
 import { Forwarder } from '../federation/forwarder.js';
+import { MirrorCache, ResourceMirror } from '../federation/mirror.js';
 import { Spool } from '../federation/spool.js';
 import type { Logger } from '../log.js';
 
 /**
- * Starts the forwarder when the configuration names an upstream cluster (else undefined). Each
- * part started is handed to `started` (for the node's stop list, stopped in reverse).
+ * Starts the forwarder when the configuration names an upstream cluster (else undefined), and
+ * the resource mirror when federation.mirror_resources is set. Each part started is handed to
+ * `started` (for the node's stop list, stopped in reverse).
  */
 export async function startForwarder(
   config: SiteConfig,
   parts: { bus: MessageBus; topics: TopicNames; logger: Logger },
   started: (part: string, stop: () => Promise<void>) => void,
-): Promise<Forwarder | undefined> {
+): Promise<{ forwarder: Forwarder; mirror: ResourceMirror | undefined } | undefined> {
   const federation = config.federation;
   if (federation === undefined) return undefined;
   const { upstream } = federation;
@@ -67,7 +70,22 @@ export async function startForwarder(
     { upstream: upstream.brokers, spool: spoolDir, spooled: spool.records },
     'forwarding processed metrics to the upstream cluster',
   );
-  return forwarder;
+  if (!federation.mirror_resources) return { forwarder, mirror: undefined };
+  const cacheDir = join(spoolDir, 'resources');
+  const cache = await MirrorCache.open(cacheDir);
+  started('resource mirror cache', () => cache.close());
+  const mirror = new ResourceMirror({
+    upstream: central,
+    local: parts.bus,
+    sourceTopic: centralTopics.resources(config.site),
+    targetTopic: parts.topics.resources(config.site),
+    groupId: `${config.site}-resource-mirror`,
+    cache,
+    logger: parts.logger,
+  });
+  await mirror.start();
+  started('resource mirror', () => mirror.stop());
+  return { forwarder, mirror };
 }
 
 /** `panoptes forward` without federation.upstream is a configuration error. */

@@ -47,6 +47,7 @@ import { openBackends } from './backends.js';
 import { startConsumers } from './consumers.js';
 import { requireFederation, startForwarder } from './forward.js';
 import type { Forwarder } from '../federation/forwarder.js';
+import type { ResourceMirror } from '../federation/mirror.js';
 import { startDiscoveryStage } from './discovery.js';
 import { checkResourcesTable } from './inventory.js';
 import { startPollingStage } from './polling.js';
@@ -122,6 +123,7 @@ interface Parts {
   jsonl: JsonlConsumer[];
   influx: InfluxConsumer | undefined;
   forwarder: Forwarder | undefined;
+  mirror: ResourceMirror | undefined;
   engine: SnmpEngine;
   bus: MessageBus;
   store: KeyValueStore;
@@ -139,6 +141,8 @@ export class PanoptesNode {
   readonly influx: InfluxConsumer | undefined;
   /** The forward stage, when federation.upstream is configured and the node runs it. */
   readonly forwarder: Forwarder | undefined;
+  /** The resource mirror, when federation.mirror_resources is set and the node forwards. */
+  readonly mirror: ResourceMirror | undefined;
   readonly bus: MessageBus;
   readonly store: KeyValueStore;
   readonly engine: SnmpEngine;
@@ -162,6 +166,7 @@ export class PanoptesNode {
     this.consumers = parts.jsonl;
     this.influx = parts.influx;
     this.forwarder = parts.forwarder;
+    this.mirror = parts.mirror;
     this.engine = parts.engine;
     this.bus = parts.bus;
     this.store = parts.store;
@@ -207,6 +212,17 @@ export class PanoptesNode {
     const roles = new Set(options.roles ?? ALL_ROLES);
     checkRoles(config, roles);
     if (roles.has('forward') && options.roles !== undefined) requireFederation(config);
+    if (
+      config.federation?.mirror_resources === true &&
+      roles.has('discovery') &&
+      options.roles !== undefined
+    ) {
+      throw new PanoptesError(
+        'CONFIG_INVALID',
+        `${config.file}: federation.mirror_resources: this site's resources come from the central site; ` +
+          'run discovery there (a discovery stage here would publish to the same resources topic)',
+      );
+    }
     const everything = isWholePipeline(roles);
     const keys = storeKeys(config.store.key_prefix);
     const topics = topicNames(config.bus.topic_delimiter);
@@ -307,9 +323,10 @@ export class PanoptesNode {
       });
     }
 
-    const forwarder = roles.has('forward')
+    const federation = roles.has('forward')
       ? await startForwarder(config, { bus, topics, logger }, (part, stop) => stops.push({ part, stop }))
       : undefined;
+    const forwarder = federation?.forwarder;
     if (forwarder !== undefined) {
       // Stopped after polling: in one process, what it published reaches the spool or upstream.
       stops.push({
@@ -343,7 +360,15 @@ export class PanoptesNode {
 
     let discovery: DiscoveryStage | undefined;
     let expected = 0;
-    if (roles.has('discovery')) {
+    // An edge whose resources come from the centre (federation.mirror_resources) runs no discovery.
+    const mirrored = config.federation?.mirror_resources === true;
+    if (roles.has('discovery') && mirrored && kinds.includes('discovery')) {
+      logger.warn(
+        { discovery: kinds.filter((k) => k === 'discovery').length },
+        "discovery plugins not run: federation.mirror_resources brings this site's resources from the central site",
+      );
+    }
+    if (roles.has('discovery') && !mirrored) {
       const started = await startDiscoveryStage(
         config,
         { bus, store, topics, keys, runtime, logger },
@@ -371,6 +396,7 @@ export class PanoptesNode {
       jsonl: consumers.jsonl,
       influx: consumers.influx,
       forwarder,
+      mirror: federation?.mirror,
       engine: runtime.engine,
       bus,
       store,
@@ -421,6 +447,7 @@ export class PanoptesNode {
     out.push(...this.consumers);
     if (this.influx !== undefined) out.push(this.influx);
     if (this.forwarder !== undefined) out.push(this.forwarder);
+    if (this.mirror !== undefined) out.push(this.mirror);
     return out;
   }
 

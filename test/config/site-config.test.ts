@@ -314,11 +314,12 @@ describe('parseSiteConfig problems', () => {
       expect(table.get(`federation.upstream.${key}`), key).toBe(asReadme(c.federation?.upstream[key]));
     }
     const { error } = problems(
-      'site: edge1\nfederation:\n  upstream: {brokers: [], compression: lz4}\n  spool_max_bytes: 10\n',
+      'site: edge1\nfederation:\n  upstream: {brokers: [], compression: lz4}\n  spool_max_bytes: 10\n  mirror_resources: sometimes\n',
     );
     expect(issue(error, 'federation.upstream.brokers')?.message).toBe('must name at least one broker');
     expect(issue(error, 'federation.upstream.compression')?.message).toBe('must be "gzip" or "none"');
     expect(issue(error, 'federation.spool_max_bytes')).toBeDefined();
+    expect(issue(error, 'federation.mirror_resources')?.message).toBe('must be true or false');
     expect(issue(problems('site: edge1\nfederation: {}\n').error, 'federation.upstream')).toBeDefined();
   });
 
