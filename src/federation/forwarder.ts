@@ -93,6 +93,9 @@ export interface ForwarderStats {
 
 class SendTimeout extends Error {}
 
+/** Drops are logged at most this often, ms. */
+const DROP_LOG_MS = 10_000;
+
 export class Forwarder implements Telemetry {
   readonly stats: ForwarderStats = {
     received: 0,
@@ -122,6 +125,9 @@ export class Forwarder implements Telemetry {
   /** Publishes that timed out and have not settled yet: no new send starts meanwhile. */
   private unsettled = 0;
   private wake: (() => void) | undefined;
+  /** When drops were last logged, and the dropped count then. */
+  private dropLoggedAt: number | undefined;
+  private droppedLogged = 0;
 
   constructor(private readonly options: ForwarderOptions) {
     const positive = (name: string, v: number | undefined, fallback: number): number => {
@@ -206,10 +212,20 @@ export class Forwarder implements Telemetry {
   private noteDropped(dropped: number): void {
     if (dropped === 0) return;
     this.stats.dropped += dropped;
+    // Once per DROP_LOG_MS at most: a full spool drops on every append for the rest of an outage.
+    const now = this.now();
+    if (this.dropLoggedAt !== undefined && now - this.dropLoggedAt < DROP_LOG_MS) return;
     this.options.logger.warn(
-      { dropped, droppedTotal: this.stats.dropped, spoolBytes: this.options.spool.bytes },
+      {
+        dropped: this.stats.dropped - this.droppedLogged,
+        droppedTotal: this.stats.dropped,
+        spoolBytes: this.options.spool.bytes,
+        spoolMaxBytes: this.options.spool.maxBytes,
+      },
       'spool full: dropped the oldest records',
     );
+    this.dropLoggedAt = now;
+    this.droppedLogged = this.stats.dropped;
   }
 
   /** Whether the last publish reached the upstream (or none failed yet). */
@@ -392,7 +408,12 @@ export class Forwarder implements Telemetry {
         'counter',
         s.dropped,
       )
-      .add('panoptes_forward_duplicates_total', 'Records delivered upstream twice.', 'counter', s.duplicates)
+      .add(
+        'panoptes_forward_duplicates_total',
+        'Records of publishes acknowledged after their timeout: sent again from the spool (twice) unless dropped there first.',
+        'counter',
+        s.duplicates,
+      )
       .add(
         'panoptes_forward_send_failures_total',
         'Upstream publishes that failed or timed out.',

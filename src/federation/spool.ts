@@ -143,6 +143,11 @@ export class Spool {
     return this.bytesHeld;
   }
 
+  /** The bound: payload bytes kept at most. */
+  get maxBytes(): number {
+    return this.options.maxBytes;
+  }
+
   /** Records held. */
   get records(): number {
     return this.held.size;
@@ -192,12 +197,14 @@ export class Spool {
       bytes -= h.bytes;
     }
     if (drop.length === 0) return 0;
-    await this.db.transaction(() => {
-      for (const seq of drop) void this.db.remove(seq);
-    });
+    // Forgotten before the write, so a trim or peek that runs meanwhile (appends of two
+    // partitions overlap) neither drops nor sends these again.
     for (const seq of drop) this.forget(seq);
     this.droppedTotal += drop.length;
     this.advance();
+    await this.db.transaction(() => {
+      for (const seq of drop) void this.db.remove(seq);
+    });
     return drop.length;
   }
 
@@ -206,8 +213,9 @@ export class Spool {
     const out: SpoolEntry[] = [];
     let bytes = 0;
     for (const { key, value } of this.db.getRange({ start: this.firstSeq, limit: max })) {
-      const size = this.held.get(key)?.bytes ?? 0;
-      if (out.length > 0 && bytes + size > maxBytes) break;
+      // A record on disk but not yet counted belongs to an append still finishing: later.
+      const size = this.held.get(key)?.bytes;
+      if (size === undefined || (out.length > 0 && bytes + size > maxBytes)) break;
       bytes += size;
       out.push({
         seq: key,
@@ -222,11 +230,11 @@ export class Spool {
   async remove(entries: readonly SpoolEntry[]): Promise<void> {
     const held = entries.filter((e) => this.held.has(e.seq));
     if (held.length === 0) return;
+    for (const e of held) this.forget(e.seq);
+    this.advance();
     await this.db.transaction(() => {
       for (const e of held) void this.db.remove(e.seq);
     });
-    for (const e of held) this.forget(e.seq);
-    this.advance();
   }
 
   /** Moves the start past what left the front. */

@@ -71,6 +71,27 @@ describe('Spool', () => {
     await spool.close();
   });
 
+  it('counts each dropped record once when appends overlap (two partitions spooling at once)', async () => {
+    const size = recordBytes(rec('a', 10)); // the kept ones have two-digit numbers
+    const spool = await Spool.open({ dir, maxBytes: 10 * size });
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, k) =>
+        spool.append(Array.from({ length: 5 }, (_, i) => rec(k % 2 === 0 ? 'e' : 'o', k * 5 + i))),
+      ),
+    );
+    const dropped = results.reduce((a, b) => a + b, 0);
+    expect(spool.records).toBe(10);
+    expect(dropped).toBe(20);
+    expect(spool.dropped).toBe(20);
+    // The newest ten, oldest first; and the same after a restart (the disk agrees).
+    const kept = spool.peek(100).map((e) => Number(e.record.headers['n']));
+    expect(kept).toEqual([20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+    await spool.close();
+    const again = await Spool.open({ dir, maxBytes: 10 * size });
+    expect(again.peek(100).map((e) => Number(e.record.headers['n']))).toEqual(kept);
+    await again.close();
+  });
+
   it('refuses a bound that is not positive', async () => {
     await expect(Spool.open({ dir, maxBytes: 0 })).rejects.toThrow(/maxBytes must be > 0/);
   });
