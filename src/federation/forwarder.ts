@@ -34,6 +34,7 @@ import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DependencyHealth, SampleList } from '../telemetry.js';
 import type { DependencyStatus, MetricSample, Telemetry } from '../telemetry.js';
+import { recordBytes } from './spool.js';
 import type { Spool, SpooledRecord } from './spool.js';
 
 export const FORWARD_ID_HEADER = 'panoptes_forward_id';
@@ -89,6 +90,8 @@ export interface ForwarderStats {
   sendFailures: number;
   /** Local records without a value (tombstones), not forwarded. */
   skipped: number;
+  /** Payload bytes (value, key, topic, headers) acknowledged upstream, before compression. */
+  bytes: number;
 }
 
 class SendTimeout extends Error {}
@@ -106,6 +109,7 @@ export class Forwarder implements Telemetry {
     duplicates: 0,
     sendFailures: 0,
     skipped: 0,
+    bytes: 0,
   };
   readonly health: DependencyHealth;
   private readonly sendTimeoutMs: number;
@@ -254,6 +258,7 @@ export class Forwarder implements Telemetry {
         this.markDown(e);
         return acked;
       }
+      for (const r of part) this.stats.bytes += recordBytes(r);
       acked = end;
     }
     this.markUp();
@@ -400,6 +405,12 @@ export class Forwarder implements Telemetry {
         'Records published upstream from the spool.',
         'counter',
         s.drained,
+      )
+      .add(
+        'panoptes_forward_bytes_total',
+        'Payload bytes acknowledged upstream (value, key, topic, headers; before compression).',
+        'counter',
+        s.bytes,
       )
       .add('panoptes_forward_spooled_total', 'Records written to the spool.', 'counter', s.spooled)
       .add(

@@ -160,6 +160,10 @@ describe('Forwarder', () => {
     expect(m?.headers[FORWARD_ID_HEADER]).toMatch(/^edge1\/e1\/\d+\/0$/);
     expect((await collect('panoptes-metrics', 1)).map((x) => x.value?.toString())).toEqual(['r1:0']);
     expect(f.stats).toMatchObject({ received: 1, forwarded: 2, spooled: 0, duplicates: 0 });
+    // Payload bytes: key 2 + value 4 + headers (a=b, the forward id) + each topic's name.
+    const id = m?.headers[FORWARD_ID_HEADER] ?? '';
+    const each = 2 + 4 + 2 + FORWARD_ID_HEADER.length + id.length;
+    expect(f.stats.bytes).toBe(2 * each + 'edge1-processed'.length + 'panoptes-metrics'.length);
   });
 
   it('spools through an outage and delivers everything after it, in order per resource', async () => {

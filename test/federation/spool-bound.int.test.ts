@@ -25,7 +25,7 @@ import type { KafkaService } from '../services/kafka.js';
 import { CLI, ROOT } from '../support/cluster.js';
 import { simulatedResources, writeLabPlugins } from '../support/lab.js';
 
-const OUTAGE_MS = 20_000;
+const OUTAGE_MS = 12_000;
 const BOUND = 1024 * 1024;
 
 let dir: string;
