@@ -162,8 +162,8 @@ const federationSchema = z.strictObject({
   mirror_resources: z.boolean({ error: 'must be true or false' }).default(false),
   /** Directory of the spool (relative to this file). Default `spool-<site>`. */
   spool_dir: nonEmpty().optional(),
-  /** Payload bytes the spool keeps at most; beyond it the oldest records are dropped. */
-  spool_max_bytes: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  /** Bytes the spool keeps at most (compressed); beyond it the oldest records are dropped. */
+  spool_max_bytes: int(64 * 1024, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   /** Records sent from the spool per second at most, so the centre is not flooded after an outage. */
   drain_records_per_second: int(1, 10_000_000).default(5000),
   /** Records per publish from the spool. */

@@ -15,8 +15,9 @@
  *   never wait for the WAN. The spool is bounded; beyond its bound the oldest records are
  *   dropped and counted.
  * - Draining: a loop sends the spool's records oldest first, at most drainRecordsPerSecond, and
- *   removes them once acknowledged. While records of a resource are spooled, that resource's new
- *   records go to the spool behind them, so each resource's records reach the centre in order.
+ *   removes them once acknowledged. While anything is spooled, new records go to the spool
+ *   behind it, so each resource's records reach the centre in order (drainRecordsPerSecond must
+ *   exceed the site's own rate for the spool to empty).
  *   While the upstream is unreachable the loop sends one record at a time as its probe (back-off
  *   1 s doubling to 30 s between failures).
  * - At least once: a publish that timed out may still be delivered later. No other send starts
@@ -201,7 +202,8 @@ export class Forwarder implements Telemetry {
     if (records.length === 0) return;
     const spool = this.options.spool;
     let rest = records;
-    if (this.canSend() && !records.some((r) => spool.holds(r.key))) {
+    // While anything is spooled, new records queue behind it: every resource stays in order.
+    if (this.canSend() && spool.records === 0) {
       const sent = await this.send(records);
       this.stats.forwarded += sent;
       rest = records.slice(sent);
@@ -325,7 +327,16 @@ export class Forwarder implements Telemetry {
       // drops everything waits, and holds what it carries, until the link returns.
       const entries = spool.peek(this.up ? this.batchRecords : 1, this.batchBytes);
       const started = this.now();
-      const sent = await this.send(entries.map((e) => e.record));
+      // While the upstream answers, a batch sent is kept from the bound's drops until it is
+      // acknowledged or failed. A probe is not: it may hang for the whole outage (a probe that
+      // was dropped and delivered after all counts among the duplicates).
+      spool.sending(this.up ? entries : undefined);
+      let sent: number;
+      try {
+        sent = await this.send(entries.map((e) => e.record));
+      } finally {
+        spool.sending(undefined);
+      }
       if (sent > 0) {
         await spool.remove(entries.slice(0, sent));
         this.stats.drained += sent;
@@ -431,7 +442,7 @@ export class Forwarder implements Telemetry {
         'counter',
         s.sendFailures,
       )
-      .add('panoptes_forward_spool_bytes', 'Payload bytes in the spool.', 'gauge', spool.bytes)
+      .add('panoptes_forward_spool_bytes', 'Bytes in the spool (compressed).', 'gauge', spool.bytes)
       .add('panoptes_forward_spool_records', 'Records in the spool.', 'gauge', spool.records)
       .add(
         'panoptes_forward_spool_oldest_age_seconds',

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main, num } from '../../bench/markdown.js';
+import { bytesText, main, num } from '../../bench/markdown.js';
 
 let dir: string;
 
@@ -40,6 +40,7 @@ const SECTIONS = [
   'compare',
   'walk',
   'checkpoint',
+  'federation',
   'soak',
 ];
 
@@ -232,6 +233,37 @@ describe('BENCHMARKS.md figures', () => {
     expect(text).toContain(
       "Saving every device's counter history at 20,000 devices every 60 s: 0.0579 of a core",
     );
+  });
+
+  it('writes the federation section: what was measured, then the fleet, bytes in binary units', async () => {
+    const file = page();
+    const rows = [
+      ['measured', 'edges', 4, 'processes'],
+      ['measured', 'payload upstream per device-interval', 9216, 'bytes'],
+      ['100 sites x 10,000 devices at 60 s', 'gzip upstream per site', 3 * 1024 * 1024, 'bytes/s'],
+      ['100 sites x 10,000 devices at 60 s', 'spool per site for a 4-hour outage', 40.5 * 1024 ** 3, 'bytes'],
+    ].map(([subject, metric, value, unit]) => ({ bench: 'federation', subject, metric, value, unit }));
+    writeFileSync(
+      join(dir, 'federation.json'),
+      JSON.stringify({ bench: 'federation', machine: MACHINE, notes: {}, rows }),
+    );
+    expect(await main({ resultsDir: dir, file, log: () => {} })).toEqual(['federation']);
+    const text = readFileSync(file, 'utf8');
+    const cell = (metric: string, shown: string): RegExp =>
+      new RegExp(`\\| ${metric} +\\| +${shown.replace('.', '\\.')} \\|`);
+    expect(text).toMatch(cell('edges', '4 processes'));
+    expect(text).toMatch(cell('payload upstream per device-interval', '9 KiB'));
+    expect(text).toMatch(cell('gzip upstream per site', '3 MiB/s'));
+    expect(text).toMatch(cell('spool per site for a 4-hour outage', '40.5 GiB'));
+    expect(text.indexOf('**measured**')).toBeLessThan(text.indexOf('**100 sites x 10,000 devices at 60 s**'));
+  });
+
+  it('bytesText: binary units from B to TiB', () => {
+    expect(bytesText(512)).toBe('512 B');
+    expect(bytesText(1536)).toBe('1.5 KiB');
+    expect(bytesText(5 * 1024 ** 4)).toBe('5 TiB');
+    expect(bytesText(2048, true)).toBe('2 KiB/s');
+    expect(bytesText(1023 * 1024 ** 5)).toBe('1,047,552 TiB');
   });
 
   it('names the page when a marker is missing or unclosed', async () => {

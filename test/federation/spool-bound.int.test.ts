@@ -1,6 +1,6 @@
 /**
  * A spool bound smaller than the outage: `panoptes run` as its own process (an edge on the
- * in-process bus with the built-in simulator, federation.spool_max_bytes at its 1 MiB floor)
+ * in-process bus with the built-in simulator, federation.spool_max_bytes at its 64 KiB floor)
  * forwarding to a librdkafka mock cluster that is frozen (SIGSTOP) long enough for the edge to
  * produce several times the bound.
  *
@@ -26,7 +26,7 @@ import { CLI, ROOT } from '../support/cluster.js';
 import { simulatedResources, writeLabPlugins } from '../support/lab.js';
 
 const OUTAGE_MS = 12_000;
-const BOUND = 1024 * 1024;
+const BOUND = 64 * 1024;
 
 let dir: string;
 let central: KafkaService;
@@ -172,7 +172,7 @@ describe('federation: a spool bound smaller than the outage', () => {
     expect(after.get('panoptes_forward_spooled_total') ?? 0).toBeGreaterThan(dropped);
     expect(dropped).toBeGreaterThan(100);
     expect(peakSpoolBytes).toBeGreaterThan(BOUND / 2);
-    expect(peakSpoolBytes).toBeLessThanOrEqual(BOUND + 64 * 1024);
+    expect(peakSpoolBytes).toBeLessThanOrEqual(BOUND + 32 * 1024);
 
     const epochs = new Set(ids.map((id) => id.split('/')[1]));
     expect(epochs.size).toBe(1);
