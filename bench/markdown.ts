@@ -430,6 +430,40 @@ function checkpointSection(r: ResultsFile): string {
   return out.join('\n');
 }
 
+/** Bytes in the binary unit that keeps the figure readable (B, KiB, MiB, GiB, TiB). */
+export function bytesText(v: number, perSecond = false): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let x = v;
+  let u = 0;
+  while (Math.abs(x) >= 1024 && u < units.length - 1) {
+    x /= 1024;
+    u++;
+  }
+  return `${num(x)} ${units[u] as string}${perSecond ? '/s' : ''}`;
+}
+
+/** The federation run: what was measured, then the fleet it sizes. */
+function federationSection(r: ResultsFile): string {
+  const show = (row: ResultsFile['rows'][number]): string =>
+    row.unit === 'bytes'
+      ? bytesText(row.value)
+      : row.unit === 'bytes/s'
+        ? bytesText(row.value, true)
+        : `${num(row.value)} ${row.unit}`;
+  const out = [source(r, 'federation')];
+  for (const subject of subjects(r)) {
+    out.push('', `**${subject}**`, '');
+    out.push(
+      table(
+        ['', 'value'],
+        r.rows.filter((x) => x.subject === subject).map((x) => [x.metric, show(x)]),
+        ['l', 'r'],
+      ),
+    );
+  }
+  return out.join('\n');
+}
+
 const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   dsl: dslSection,
   actors: actorsSection,
@@ -442,6 +476,7 @@ const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   compare: compareSection,
   walk: walkSection,
   checkpoint: checkpointSection,
+  federation: federationSection,
 };
 
 export interface MarkdownOptions {
