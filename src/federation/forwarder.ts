@@ -326,6 +326,11 @@ export class Forwarder implements Telemetry {
       // While the upstream is unreachable one record is the probe: a publish into a link that
       // drops everything waits, and holds what it carries, until the link returns.
       const entries = spool.peek(this.up ? this.batchRecords : 1, this.batchBytes);
+      if (entries.length === 0) {
+        // The oldest records are still being written (an append in flight): it wakes us when done.
+        await this.idle(100);
+        continue;
+      }
       const started = this.now();
       // While the upstream answers, a batch sent is kept from the bound's drops until it is
       // acknowledged or failed. A probe is not: it may hang for the whole outage (a probe that

@@ -233,6 +233,21 @@ describe('Forwarder', () => {
     expect(got.length).toBe(100 - f.stats.dropped);
   });
 
+  it('waits for a spool append still being written instead of spinning on it', async () => {
+    // The spool counts the records of an append at once, but gives them out once written:
+    // meanwhile the drain loop must wait (a loop of resolved promises would starve the very
+    // callback that finishes the write).
+    const writing = spool.append([
+      { topic: 'edge1-processed', key: 'r1', value: Buffer.from('r1:0'), headers: {} },
+    ]);
+    const f = start();
+    await f.start();
+    await writing;
+    await until(() => spool.records === 0);
+    expect(sequences(await collect('edge1-processed', 1)).get('r1')).toEqual([0]);
+    expect(f.stats.drained).toBe(1);
+  });
+
   it('reports a liveness problem only after the upstream has been unreachable past the limit', async () => {
     let now = 1_000_000;
     const f = start({ unreachableAfterMs: 60_000, now: () => now });
