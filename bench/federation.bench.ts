@@ -35,7 +35,7 @@ import { KafkaBus } from '../src/bus/kafka-bus.js';
 import { silentLogger } from '../src/log.js';
 import { startKafka } from '../test/services/kafka.js';
 import { freeTcpPort } from '../test/services/ports.js';
-import { CLI, ROOT } from '../test/support/cluster.js';
+import { CLI, ROOT, scrapePort } from '../test/support/cluster.js';
 import { simulatedResources, writeLabPlugins } from '../test/support/lab.js';
 import { printTable, writeResults } from './lib/report.js';
 import type { BenchRow } from './lib/report.js';
@@ -103,19 +103,8 @@ function brokerBytesReceived(brokers: readonly string[]): number {
   return total;
 }
 
-async function scrape(edge: Edge): Promise<Map<string, number>> {
-  const res = await fetch(`http://127.0.0.1:${edge.metricsPort}/metrics`);
-  const out = new Map<string, number>();
-  for (const line of (await res.text()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
-
 async function snapshot(edge: Edge): Promise<Snapshot> {
-  const m = await scrape(edge);
+  const m = await scrapePort(edge.metricsPort);
   let checks = 0;
   for (const [k, v] of m) if (k.startsWith('panoptes_plugin_runs_total{kind="polling"')) checks += v;
   const get = (name: string): number => m.get(name) ?? 0;

@@ -395,6 +395,15 @@ export class KafkaBus implements MessageBus, Telemetry {
       }
     } catch (e) {
       this.health.down(`${this.options.brokers.join(',')}: ${errorMessage(e)}`);
+      // The next probe asks on a new connection: a request left unanswered on this one (a
+      // cluster that stopped answering and came back) can hold every later request behind it.
+      const stale = this.admin;
+      this.admin = undefined;
+      void stale
+        ?.disconnect()
+        .catch((d: unknown) =>
+          this.options.logger.debug({ err: errorMessage(d) }, 'probe client disconnect failed'),
+        );
     } finally {
       clearTimeout(timer);
     }

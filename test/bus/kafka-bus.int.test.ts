@@ -290,6 +290,30 @@ describe('KafkaBus', () => {
     await expect(b.publish(topic, [{ key: 'k', value: 'x' }])).rejects.toThrow(/bus is closed/);
   }, 60_000);
 
+  it('probe: a cluster that stopped answering and came back is up again at the next probe', async () => {
+    const own = await startKafka(1);
+    // The default request timeout (30 s): a metadata request left unanswered outlives the outage.
+    const b = new KafkaBus({ brokers: own.brokers, logger: silentLogger, probeTimeoutMs: 500 });
+    try {
+      await b.probe();
+      expect(b.health.current).toBe('up');
+      own.process.signal('SIGSTOP');
+      await b.probe();
+      expect(b.health.current).toBe('down');
+      own.process.signal('SIGCONT');
+      const deadline = Date.now() + 10_000;
+      do {
+        await new Promise((r) => setTimeout(r, 500));
+        await b.probe();
+      } while (b.health.current !== 'up' && Date.now() < deadline);
+      expect(b.health.current).toBe('up');
+    } finally {
+      own.process.signal('SIGCONT');
+      await b.close();
+      await own.stop();
+    }
+  }, 60_000);
+
   it('while the cluster is frozen, publish waits and health says down; afterwards every message is there (retried, not failed)', async () => {
     const own = await startKafka(1);
     const topic = `t-${randomUUID()}`;

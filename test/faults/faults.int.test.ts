@@ -22,9 +22,9 @@ const SETTINGS = {
   devices: 6,
   interfaces: 4,
   intervalSeconds: 4,
-  warmupSeconds: 12,
+  warmupSeconds: 8,
   faultSeconds: 8,
-  observeSeconds: 14,
+  observeSeconds: 10,
 };
 
 function fault(name: string, changes: Partial<FaultDefinition> = {}): FaultDefinition {

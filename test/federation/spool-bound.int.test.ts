@@ -22,7 +22,7 @@ import { FORWARD_ID_HEADER } from '../../src/federation/forwarder.js';
 import { silentLogger } from '../../src/log.js';
 import { freeTcpPort, startKafka } from '../services/index.js';
 import type { KafkaService } from '../services/kafka.js';
-import { CLI, ROOT } from '../support/cluster.js';
+import { CLI, ROOT, scrapePort } from '../support/cluster.js';
 import { simulatedResources, writeLabPlugins } from '../support/lab.js';
 
 const OUTAGE_MS = 12_000;
@@ -39,17 +39,6 @@ const ids: string[] = [];
 /** /metrics of the edge once the spool drained after the outage. */
 let after = new Map<string, number>();
 let peakSpoolBytes = 0;
-
-async function scrape(): Promise<Map<string, number>> {
-  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-  const out = new Map<string, number>();
-  for (const line of (await res.text()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
 
 async function until(
   what: string,
@@ -117,7 +106,10 @@ beforeAll(async () => {
     const end = Date.now() + OUTAGE_MS;
     while (Date.now() < end) {
       await new Promise((r) => setTimeout(r, 1000));
-      peakSpoolBytes = Math.max(peakSpoolBytes, (await scrape()).get('panoptes_forward_spool_bytes') ?? 0);
+      peakSpoolBytes = Math.max(
+        peakSpoolBytes,
+        (await scrapePort(metricsPort)).get('panoptes_forward_spool_bytes') ?? 0,
+      );
     }
   } finally {
     central.process.signal('SIGCONT');
@@ -125,7 +117,7 @@ beforeAll(async () => {
   await until(
     'the spool to drain',
     async () => {
-      after = await scrape();
+      after = await scrapePort(metricsPort);
       return (
         after.get('panoptes_forward_spool_records') === 0 && after.get('panoptes_forward_upstream_up') === 1
       );

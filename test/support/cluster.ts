@@ -192,9 +192,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   return cluster;
 }
 
-/** Reads a stage's Prometheus counters into name{labels} -> value. */
-export async function scrape(stage: Stage): Promise<Map<string, number>> {
-  const res = await fetch(`http://127.0.0.1:${stage.metricsPort}/metrics`);
+/** Reads the Prometheus samples /metrics on a local port serves into name{labels} -> value. */
+export async function scrapePort(port: number): Promise<Map<string, number>> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   const out = new Map<string, number>();
   for (const line of (await res.text()).split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
@@ -202,4 +202,9 @@ export async function scrape(stage: Stage): Promise<Map<string, number>> {
     out.set(line.slice(0, i), Number(line.slice(i + 1)));
   }
   return out;
+}
+
+/** Reads a stage's Prometheus counters into name{labels} -> value. */
+export function scrape(stage: Stage): Promise<Map<string, number>> {
+  return scrapePort(stage.metricsPort);
 }
