@@ -5,7 +5,7 @@
  * - Records are numbered in the order they came (sequence numbers, exact up to 2^53). Each
  *   append is one chunk: one database entry, keyed by its first record's number, holding its
  *   records deflate-compressed together (metrics groups of one batch share most of their text:
- *   a chunk takes 3-5% of its records' bytes). The spool is one FIFO: records leave it in the
+ *   a chunk takes 3-6% of its records' bytes). The spool is one FIFO: records leave it in the
  *   order they came.
  * - append() resolves once LMDB committed the chunk to disk: only then may the local offsets of
  *   those records be committed (nothing is lost when the process dies after that).
