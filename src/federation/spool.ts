@@ -184,7 +184,12 @@ export class Spool {
     }
     const first = this.chunks[0];
     const last = this.chunks.at(-1);
-    if (first === undefined || last === undefined) return;
+    if (first === undefined || last === undefined) {
+      // Empty: numbering goes on from where the sender got to (the stored front must never be
+      // ahead of records still to come).
+      if (front !== undefined) this.nextSeq = this.front = front;
+      return;
+    }
     this.nextSeq = last.first + last.count;
     this.front = Math.max(first.first, Math.min(front ?? 0, this.nextSeq));
     this.held -= this.front - first.first;

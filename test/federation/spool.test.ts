@@ -82,6 +82,21 @@ describe('Spool', () => {
     await spool.close();
   });
 
+  it('keeps what comes after it was emptied, across two restarts', async () => {
+    let spool = await Spool.open({ dir, maxBytes: 1_000_000 });
+    await spool.append([rec('a', 1), rec('b', 2), rec('c', 3)]);
+    await spool.remove(spool.peek(10));
+    await spool.close();
+    spool = await Spool.open({ dir, maxBytes: 1_000_000 });
+    expect(spool.records).toBe(0);
+    await spool.append([rec('d', 4)]);
+    await spool.close();
+    spool = await Spool.open({ dir, maxBytes: 1_000_000 });
+    expect(spool.records).toBe(1);
+    expect(numbers(spool)).toEqual([4]);
+    await spool.close();
+  });
+
   it('drops the oldest records beyond the bound and counts them', async () => {
     const size = 1000;
     let t = 0;
