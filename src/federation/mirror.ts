@@ -22,6 +22,7 @@ import type { RootDatabase } from 'lmdb';
 import type { BusMessage, MessageBus, Subscription } from '../bus/bus.js';
 import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { parseJson } from '../model/json.js';
 import { DEFAULT_RESOURCE_TTL_SECONDS, parseResource, resourceTtlSeconds } from '../model/resource.js';
 import { SampleList } from '../telemetry.js';
 import type { MetricSample, Telemetry } from '../telemetry.js';
@@ -153,8 +154,7 @@ export class ResourceMirror implements Telemetry {
     const messages = [];
     const expired: string[] = [];
     for (const e of cache.entries()) {
-      const parsed = parseResource(safeJson(e.value));
-      const ttlMs = (parsed.ok ? resourceTtlSeconds(parsed.value) : DEFAULT_RESOURCE_TTL_SECONDS) * 1000;
+      const ttlMs = cachedTtlSeconds(e.value) * 1000;
       if (now - e.seenAt > ttlMs) expired.push(e.key);
       else messages.push({ key: e.key, value: e.value, headers: e.headers });
     }
@@ -242,10 +242,12 @@ export class ResourceMirror implements Telemetry {
   }
 }
 
-function safeJson(text: string): unknown {
+/** A cached record's resource TTL; the default for one that is not a valid resource (its pollers report it). */
+function cachedTtlSeconds(text: string): number {
   try {
-    return JSON.parse(text) as unknown;
+    const parsed = parseResource(parseJson(text));
+    return parsed.ok ? resourceTtlSeconds(parsed.value) : DEFAULT_RESOURCE_TTL_SECONDS;
   } catch {
-    return undefined;
+    return DEFAULT_RESOURCE_TTL_SECONDS;
   }
 }

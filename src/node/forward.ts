@@ -23,7 +23,7 @@ import type { Logger } from '../log.js';
  * the resource mirror when federation.mirror_resources is set. Each part started is handed to
  * `started` (for the node's stop list, stopped in reverse).
  */
-export async function startForwarder(
+export async function startFederation(
   config: SiteConfig,
   parts: { bus: MessageBus; topics: TopicNames; logger: Logger },
   started: (part: string, stop: () => Promise<void>) => void,

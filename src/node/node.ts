@@ -45,7 +45,7 @@ import { waitFor } from '../wait.js';
 import { tuneHeapGrowth } from './heap.js';
 import { openBackends } from './backends.js';
 import { startConsumers } from './consumers.js';
-import { requireFederation, startForwarder } from './forward.js';
+import { requireFederation, startFederation } from './forward.js';
 import type { Forwarder } from '../federation/forwarder.js';
 import type { ResourceMirror } from '../federation/mirror.js';
 import { startDiscoveryStage } from './discovery.js';
@@ -324,7 +324,7 @@ export class PanoptesNode {
     }
 
     const federation = roles.has('forward')
-      ? await startForwarder(config, { bus, topics, logger }, (part, stop) => stops.push({ part, stop }))
+      ? await startFederation(config, { bus, topics, logger }, (part, stop) => stops.push({ part, stop }))
       : undefined;
     const forwarder = federation?.forwarder;
     if (forwarder !== undefined) {
