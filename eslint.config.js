@@ -59,5 +59,24 @@ export default tseslint.config(
     files: ['examples/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  {
+    // The live console's page: plain browser JavaScript served as it is (no build step, no types).
+    files: ['src/console/page/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        CSS: 'readonly',
+        Intl: 'readonly',
+        uPlot: 'readonly',
+      },
+    },
+  },
   prettier,
 );

@@ -6,20 +6,23 @@
 #   snmpd snmp        net-snmp's real agent and command-line tools
 #   snmpsim           snmpsimd, serves .snmprec recordings
 #   openssl           makes the throwaway CA and certificates of the TLS tests
+#   prometheus        Prometheus server: remote-write receiver and scraper of the Prometheus tests
+#                     (and, in the compare benchmark, scraping snmp_exporter)
+#   influxdb          InfluxDB 1.x: the InfluxDB consumer's v1 API and the dashboards' InfluxQL
+#   chromium          headless browser the live console's browser test drives (playwright-core)
 # With --bench, also what the benchmarks compare against:
 #   prometheus-snmp-exporter  Prometheus snmp_exporter (the snmp and compare benchmarks' yardstick)
-#   prometheus                Prometheus server, scraping snmp_exporter in the compare benchmark
 #   collectd-core             collectd and its snmp plugin, the compare benchmark's other peer
 # Does nothing when every package is present. Needs root or passwordless sudo to
 # install; otherwise exits 1 printing the exact command to run.
 set -euo pipefail
 
-PACKAGES=(redis-server kcat victoria-metrics snmpd snmp snmpsim openssl)
+PACKAGES=(redis-server kcat victoria-metrics snmpd snmp snmpsim openssl prometheus influxdb chromium)
 who="panoptes tests"
 for arg in "$@"; do
   case "$arg" in
     --bench)
-      PACKAGES+=(prometheus-snmp-exporter prometheus collectd-core)
+      PACKAGES+=(prometheus-snmp-exporter collectd-core)
       who="panoptes bench"
       ;;
     *)

@@ -140,3 +140,27 @@ export function influxToken(config: SiteConfig, env: Environment = process.env):
     ) ?? influx.token
   );
 }
+
+/** The remote-write consumer's credentials: basic auth, a bearer token, or none. */
+export function prometheusCredentials(
+  config: SiteConfig,
+  env: Environment = process.env,
+): { basicAuth?: { username: string; password: string }; bearerToken?: string } {
+  const p = config.consumers.prometheus;
+  if (p === undefined) return {};
+  const section = 'consumers.prometheus';
+  const password = readSecret(
+    secretSource(config.file, section, 'password', { file: p.password_file, env: p.password_env }),
+    env,
+  );
+  if (p.username !== undefined && password !== undefined)
+    return { basicAuth: { username: p.username, password } };
+  const token = readSecret(
+    secretSource(config.file, section, 'bearer_token', {
+      file: p.bearer_token_file,
+      env: p.bearer_token_env,
+    }),
+    env,
+  );
+  return token === undefined ? {} : { bearerToken: token };
+}

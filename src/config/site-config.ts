@@ -225,6 +225,10 @@ const influxSchema = z
     url: nonEmpty(),
     org: nonEmpty().default('panoptes'),
     bucket: nonEmpty().default('panoptes'),
+    /** v2: /api/v2/write (InfluxDB 2.x, 3.x, 1.8+, VictoriaMetrics); v1: InfluxDB 1.x /write. */
+    api: z.enum(['v1', 'v2'], { error: 'must be v1 or v2' }).default('v2'),
+    /** With api v1: the retention policy written to. */
+    retention_policy: nonEmpty().optional(),
     token: z.string({ error: 'must be a string' }).optional(),
     token_file: nonEmpty().optional(),
     token_env: envName().optional(),
@@ -241,8 +245,66 @@ const influxSchema = z
       });
   });
 
+const prometheusSchema = z
+  .strictObject({
+    /** The remote-write endpoint, e.g. http://prometheus:9090/api/v1/write. */
+    url: nonEmpty(),
+    username: nonEmpty().optional(),
+    password_file: nonEmpty().optional(),
+    password_env: envName().optional(),
+    bearer_token_file: nonEmpty().optional(),
+    bearer_token_env: envName().optional(),
+    /** Metrics groups per write request. */
+    batch_size: int(1, 100_000).default(500),
+    flush_interval_ms: int(10, 600_000).default(1000),
+    timeout_ms: int(100, 600_000).default(10_000),
+  })
+  .superRefine((p, ctx) => {
+    const password = (['password_file', 'password_env'] as const).filter((k) => p[k] !== undefined);
+    const bearer = (['bearer_token_file', 'bearer_token_env'] as const).filter((k) => p[k] !== undefined);
+    for (const key of password.slice(1))
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `give one of password_file, password_env (${password[0]} is given)`,
+      });
+    for (const key of bearer.slice(1))
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `give one of bearer_token_file, bearer_token_env (${bearer[0]} is given)`,
+      });
+    if (p.username !== undefined && password.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['username'],
+        message: 'basic auth needs password_file or password_env too',
+      });
+    if (p.username === undefined && password.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: [password[0] ?? 'password_file'],
+        message: 'basic auth needs username too',
+      });
+    if ((p.username !== undefined || password.length > 0) && bearer.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: [bearer[0] ?? 'bearer_token_file'],
+        message: 'give basic auth (username, password) or a bearer token, not both',
+      });
+  });
+
+const expositionSchema = z.strictObject({
+  /** 0: any free port (logged). */
+  port: int(0, 65_535),
+  host: nonEmpty().default('127.0.0.1'),
+  max_series: int(1, 100_000_000).default(1_000_000),
+});
+
 const consumersSchema = z.strictObject({
   influx: influxSchema.optional(),
+  prometheus: prometheusSchema.optional(),
+  prometheus_exposition: expositionSchema.optional(),
   jsonl: nonEmpty().optional(),
 });
 
@@ -272,6 +334,29 @@ const pollingSchema = z.strictObject({
   enrichment_wait_seconds: int(0, 3600).default(30),
   heartbeat: z.boolean({ error: 'must be true or false' }).default(true),
 });
+
+/**
+ * The live console (src/console/): a small web page of the devices and their charts, served by
+ * the consumer stage. Absent, or without a port: no console.
+ */
+const consoleSchema = z.strictObject({
+  /** TCP port of the page; 0 picks a free one (printed at start). */
+  port: int(0, 65_535).optional(),
+  host: nonEmpty().default('127.0.0.1'),
+  /** How far back the charts go: each series keeps this many seconds at its group's interval. */
+  history_seconds: int(60, 86_400).default(3600),
+  /**
+   * Series held at most (one per device and interface, CPU, memory type or sensor); the least
+   * recently updated go first.
+   */
+  max_series: int(1, 10_000_000).default(20_000),
+  /** Devices listed at most; the least recently updated go first, with their series. */
+  max_devices: int(1, 1_000_000).default(10_000),
+  /** How often the page asks for new data, s. */
+  refresh_seconds: int(1, 3600).default(5),
+});
+
+export type ConsoleConfig = z.infer<typeof consoleSchema>;
 
 const metricsSchema = z.strictObject({
   listen_host: nonEmpty().default('127.0.0.1'),
@@ -331,6 +416,7 @@ export const siteConfigSchema = z.strictObject({
   output: outputSchema.default(outputSchema.parse({})),
   consumers: consumersSchema.default({}),
   metrics: metricsSchema.default(metricsSchema.parse({})),
+  console: consoleSchema.optional(),
   health: healthSchema.default(healthSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
   federation: federationSchema.optional(),
@@ -396,6 +482,11 @@ export function parseSiteConfig(text: string, file: string): SiteConfig {
       ...(c.consumers.influx === undefined
         ? {}
         : { influx: resolvePaths(base, c.consumers.influx, ['token_file']) }),
+      ...(c.consumers.prometheus === undefined
+        ? {}
+        : {
+            prometheus: resolvePaths(base, c.consumers.prometheus, ['password_file', 'bearer_token_file']),
+          }),
     },
   };
   return deepFreeze(config);

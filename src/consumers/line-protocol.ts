@@ -57,11 +57,15 @@ export function escapeKey(s: string): string {
   return /[\\,= \n\r\t]/.test(s) ? s.replace(/[\\,= \n\r\t]/g, (c) => CONTROL[c] ?? `\\${c}`) : s;
 }
 
-/** A field value (line protocol text) for a metric. */
-export function fieldValue(value: MetricValue, type: 'counter' | 'gauge'): string {
+/**
+ * A field value (line protocol text) for a metric. `unsigned: false` is for servers without
+ * unsigned integers (InfluxDB 1.x OSS refuses the `u` suffix): a counter from 2^63 is written as
+ * an integer literal without suffix, a float to the server (its nearest float64).
+ */
+export function fieldValue(value: MetricValue, type: 'counter' | 'gauge', unsigned = true): string {
   if (typeof value === 'bigint') {
     if (type === 'counter' && value >= 0n && value <= INT64_MAX) return `${value}i`;
-    if (type === 'counter' && value > INT64_MAX && value <= UINT64_MAX) return `${value}u`;
+    if (unsigned && type === 'counter' && value > INT64_MAX && value <= UINT64_MAX) return `${value}u`;
     // An integer literal without suffix is a float to the server; the digits are still exact.
     return value.toString();
   }
@@ -122,7 +126,7 @@ function fieldKey(name: string, type: 'counter' | 'gauge'): string {
  * The line protocol lines of one metrics group: one point (none for a group without metrics).
  * Pure: the same group always gives the same text.
  */
-export function metricsGroupToPoints(group: MetricsGroup): string[] {
+export function metricsGroupToPoints(group: MetricsGroup, unsigned = true): string[] {
   if (group.metrics.length === 0) return []; // a point needs a field; validation requires one
   const tags = tagPairs(group);
   tags.sort((a, b) => byCodeUnit(a[0], b[0]));
@@ -131,7 +135,7 @@ export function metricsGroupToPoints(group: MetricsGroup): string[] {
   let sep = ' ';
   for (const m of group.metrics) {
     parts.push(
-      `${sep}${fieldKey(m.metric_name, m.metric_type)}=${fieldValue(m.metric_value, m.metric_type)}`,
+      `${sep}${fieldKey(m.metric_name, m.metric_type)}=${fieldValue(m.metric_value, m.metric_type, unsigned)}`,
     );
     sep = ',';
   }

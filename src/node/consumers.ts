@@ -1,16 +1,26 @@
-/** The consumer stage's parts: a JSONL consumer per configured file, the InfluxDB consumer. */
+/**
+ * The consumer stage's parts: a JSONL consumer per configured file, the InfluxDB consumer, the
+ * Prometheus remote-write consumer, the scrape endpoint.
+ */
 import type { MessageBus } from '../bus/bus.js';
 import type { TopicNames } from '../bus/topics.js';
-import { influxToken } from '../config/credentials.js';
+import { influxToken, prometheusCredentials } from '../config/credentials.js';
 import type { SiteConfig } from '../config/site-config.js';
+import { ExpositionConsumer } from '../consumers/exposition.js';
 import { InfluxConsumer } from '../consumers/influx-consumer.js';
 import { JsonlConsumer } from '../consumers/jsonl-consumer.js';
 import type { Logger } from '../log.js';
+import { RemoteWriteConsumer } from '../consumers/remote-write.js';
 
 export interface Consumers {
   readonly jsonl: JsonlConsumer[];
   readonly influx: InfluxConsumer | undefined;
+  readonly prometheus: RemoteWriteConsumer | undefined;
+  readonly exposition: ExpositionConsumer | undefined;
 }
+
+/** What the consumer stage starts and stops. */
+export type StartedConsumer = JsonlConsumer | InfluxConsumer | RemoteWriteConsumer | ExpositionConsumer;
 
 /**
  * Starts the configured consumers; each started one is handed to `started` (for the node's stop
@@ -19,7 +29,7 @@ export interface Consumers {
 export async function startConsumers(
   config: SiteConfig,
   parts: { bus: MessageBus; topics: TopicNames; logger: Logger; out?: string | undefined },
-  started: (consumer: JsonlConsumer | InfluxConsumer) => void,
+  started: (consumer: StartedConsumer) => void,
 ): Promise<Consumers> {
   const { bus, topics, logger } = parts;
   const jsonl: JsonlConsumer[] = [];
@@ -53,6 +63,8 @@ export async function startConsumers(
       url: ic.url,
       org: ic.org,
       bucket: ic.bucket,
+      api: ic.api,
+      ...(ic.retention_policy === undefined ? {} : { retentionPolicy: ic.retention_policy }),
       ...(token === undefined ? {} : { token }),
       batchSize: ic.batch_size,
       flushIntervalMs: ic.flush_interval_ms,
@@ -64,5 +76,41 @@ export async function startConsumers(
     started(consumer);
     influx = consumer;
   }
-  return { jsonl, influx };
+  let prometheus: RemoteWriteConsumer | undefined;
+  const pc = config.consumers.prometheus;
+  if (pc !== undefined) {
+    const consumer = new RemoteWriteConsumer({
+      bus,
+      topic: topics.processed(config.site),
+      deadLetterTopic: topics.deadLetter(config.site),
+      groupId: `${config.site}-prometheus`,
+      url: pc.url,
+      ...prometheusCredentials(config),
+      batchSize: pc.batch_size,
+      flushIntervalMs: pc.flush_interval_ms,
+      requestTimeoutMs: pc.timeout_ms,
+      stopTimeoutMs: Math.max(1000, (config.shutdown_grace_seconds - 10) * 1000),
+      logger,
+    });
+    await consumer.start();
+    started(consumer);
+    prometheus = consumer;
+  }
+  let exposition: ExpositionConsumer | undefined;
+  const ec = config.consumers.prometheus_exposition;
+  if (ec !== undefined) {
+    const consumer = new ExpositionConsumer({
+      bus,
+      topic: topics.processed(config.site),
+      groupId: `${config.site}-exposition`,
+      port: ec.port,
+      host: ec.host,
+      maxSeries: ec.max_series,
+      logger,
+    });
+    await consumer.start();
+    started(consumer);
+    exposition = consumer;
+  }
+  return { jsonl, influx, prometheus, exposition };
 }

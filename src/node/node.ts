@@ -7,7 +7,7 @@
  *
  *   plugins (loader, rescanned) -> discovery stage -> <site>-resources -> polling stage
  *     (enrichment agent, polling agent: ResourceActors, rates, status groups)
- *     -> <site>-processed -> consumers (JSONL files, InfluxDB)
+ *     -> <site>-processed -> consumers (JSONL files, InfluxDB, Prometheus remote write, scrape endpoint)
  *
  * Each part is built by a function of its own (backends.ts, consumers.ts, polling.ts,
  * discovery.ts) and reports its own telemetry; the node joins them. Start order: backends,
@@ -25,8 +25,11 @@ import type { MessageBus } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { topicNames } from '../bus/topics.js';
 import type { SiteConfig } from '../config/site-config.js';
+import type { ExpositionConsumer } from '../consumers/exposition.js';
 import type { InfluxConsumer } from '../consumers/influx-consumer.js';
 import type { JsonlConsumer } from '../consumers/jsonl-consumer.js';
+import type { LiveConsole } from '../console/live-console.js';
+import type { RemoteWriteConsumer } from '../consumers/remote-write.js';
 import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PluginLoader } from '../plugins/loader.js';
@@ -45,6 +48,7 @@ import { waitFor } from '../wait.js';
 import { tuneHeapGrowth } from './heap.js';
 import { openBackends } from './backends.js';
 import { startConsumers } from './consumers.js';
+import { startLiveConsole } from './live-console.js';
 import { requireFederation, startFederation } from './forward.js';
 import type { Forwarder } from '../federation/forwarder.js';
 import type { ResourceMirror } from '../federation/mirror.js';
@@ -122,6 +126,9 @@ interface Parts {
   loader: PluginLoader;
   jsonl: JsonlConsumer[];
   influx: InfluxConsumer | undefined;
+  prometheus: RemoteWriteConsumer | undefined;
+  exposition: ExpositionConsumer | undefined;
+  liveConsole: LiveConsole | undefined;
   forwarder: Forwarder | undefined;
   mirror: ResourceMirror | undefined;
   engine: SnmpEngine;
@@ -139,6 +146,12 @@ export class PanoptesNode {
   readonly loader: PluginLoader;
   readonly consumers: readonly JsonlConsumer[];
   readonly influx: InfluxConsumer | undefined;
+  /** The Prometheus remote-write consumer, when consumers.prometheus is configured. */
+  readonly prometheus: RemoteWriteConsumer | undefined;
+  /** The scrape endpoint, when consumers.prometheus_exposition is configured. */
+  readonly exposition: ExpositionConsumer | undefined;
+  /** The live console (a web page), when the node runs the consumer stage and console.port is set. */
+  readonly liveConsole: LiveConsole | undefined;
   /** The forward stage, when federation.upstream is configured and the node runs it. */
   readonly forwarder: Forwarder | undefined;
   /** The resource mirror, when federation.mirror_resources is set and the node forwards. */
@@ -165,6 +178,9 @@ export class PanoptesNode {
     this.loader = parts.loader;
     this.consumers = parts.jsonl;
     this.influx = parts.influx;
+    this.prometheus = parts.prometheus;
+    this.exposition = parts.exposition;
+    this.liveConsole = parts.liveConsole;
     this.forwarder = parts.forwarder;
     this.mirror = parts.mirror;
     this.engine = parts.engine;
@@ -308,7 +324,7 @@ export class PanoptesNode {
       ? await startConsumers(config, { bus, topics, logger, out: options.out }, (c) =>
           stops.push({ part: 'consumer', stop: () => c.stop() }),
         )
-      : { jsonl: [], influx: undefined };
+      : { jsonl: [], influx: undefined, prometheus: undefined, exposition: undefined };
     if (consumers.jsonl.length > 0) {
       // Stopped after polling, before the consumers: in one process, they write all it published.
       stops.push({
@@ -322,6 +338,12 @@ export class PanoptesNode {
         },
       });
     }
+
+    // The console reads <site>-processed like a consumer; stopped before the other consumers.
+    const liveConsole = roles.has('consumer')
+      ? await startLiveConsole(config, { bus, topics, logger })
+      : undefined;
+    if (liveConsole !== undefined) stops.push({ part: 'console', stop: () => liveConsole.stop() });
 
     const federation = roles.has('forward')
       ? await startFederation(config, { bus, topics, logger }, (part, stop) => stops.push({ part, stop }))
@@ -395,6 +417,9 @@ export class PanoptesNode {
       loader,
       jsonl: consumers.jsonl,
       influx: consumers.influx,
+      prometheus: consumers.prometheus,
+      exposition: consumers.exposition,
+      liveConsole,
       forwarder,
       mirror: federation?.mirror,
       engine: runtime.engine,
@@ -433,7 +458,10 @@ export class PanoptesNode {
         (s === undefined ? 0 : s.resourcesInvalid + s.groupsInvalid) +
         (this.discoveryStage?.stats.failures ?? 0),
       timeouts: (p?.timeout ?? 0) + (e?.timeout ?? 0),
-      written: this.consumers.reduce((sum, c) => sum + c.written, 0) + (this.influx?.stats.written ?? 0),
+      written:
+        this.consumers.reduce((sum, c) => sum + c.written, 0) +
+        (this.influx?.stats.written ?? 0) +
+        (this.prometheus?.stats.written ?? 0),
       dropped: this.bus instanceof MemoryBus ? this.bus.stats.droppedByRetention : 0,
     };
   }
@@ -446,6 +474,9 @@ export class PanoptesNode {
     if (this.discoveryStage !== undefined) out.push(this.discoveryStage);
     out.push(...this.consumers);
     if (this.influx !== undefined) out.push(this.influx);
+    if (this.prometheus !== undefined) out.push(this.prometheus);
+    if (this.exposition !== undefined) out.push(this.exposition);
+    if (this.liveConsole !== undefined) out.push(this.liveConsole);
     if (this.forwarder !== undefined) out.push(this.forwarder);
     if (this.mirror !== undefined) out.push(this.mirror);
     return out;

@@ -4,6 +4,7 @@
  * problem with its file, line, column and key path, never echoing a secret.
  */
 import { describe, expect, it } from 'vitest';
+import { prometheusCredentials } from '../../src/config/credentials.js';
 import { ConfigError, parseSiteConfig } from '../../src/config/site-config.js';
 
 const FILE = '/etc/panoptes/site.yaml';
@@ -157,6 +158,66 @@ describe('site configuration: security keys', () => {
     ).toEqual([
       `${FILE}:3:57: consumers.influx.token_env: give one of token, token_file, token_env (token is given)`,
     ]);
+  });
+
+  it('consumers.prometheus: basic auth or a bearer token, from files or variables; paths resolved', () => {
+    const config = parseSiteConfig(
+      [
+        'site: dc1',
+        'consumers:',
+        '  prometheus: {url: "http://p:9090/api/v1/write", username: u, password_file: secrets/prom}',
+        '  prometheus_exposition: {port: 9464}',
+      ].join('\n'),
+      FILE,
+    );
+    expect(config.consumers.prometheus).toMatchObject({
+      url: 'http://p:9090/api/v1/write',
+      username: 'u',
+      password_file: '/etc/panoptes/secrets/prom',
+      batch_size: 500,
+      flush_interval_ms: 1000,
+      timeout_ms: 10000,
+    });
+    expect(config.consumers.prometheus_exposition).toEqual({
+      port: 9464,
+      host: '127.0.0.1',
+      max_series: 1000000,
+    });
+    expect(
+      problems([
+        'site: dc1',
+        'consumers:',
+        '  prometheus: {url: "http://p", username: u, bearer_token_env: T}',
+      ]).lines,
+    ).toEqual([
+      `${FILE}:3:43: consumers.prometheus.username: basic auth needs password_file or password_env too`,
+      `${FILE}:3:64: consumers.prometheus.bearer_token_env: give basic auth (username, password) or a bearer token, not both`,
+    ]);
+    expect(
+      problems([
+        'site: dc1',
+        'consumers:',
+        '  prometheus: {url: "http://p", password_env: P, password_file: f}',
+      ]).lines,
+    ).toEqual([
+      `${FILE}:3:47: consumers.prometheus.password_env: give one of password_file, password_env (password_file is given)`,
+      `${FILE}:3:65: consumers.prometheus.password_file: basic auth needs username too`,
+    ]);
+  });
+
+  it('consumers.prometheus credentials are read from the environment, naming the key when unset', () => {
+    const site = (auth: string): ReturnType<typeof parseSiteConfig> =>
+      parseSiteConfig(
+        ['site: dc1', 'consumers:', `  prometheus: {url: "http://p", ${auth}}`].join('\n'),
+        FILE,
+      );
+    expect(prometheusCredentials(site('username: u, password_env: P'), { P: 'pw' })).toEqual({
+      basicAuth: { username: 'u', password: 'pw' },
+    });
+    expect(prometheusCredentials(site('bearer_token_env: T'), { T: 'tok' })).toEqual({ bearerToken: 'tok' });
+    expect(() => prometheusCredentials(site('bearer_token_env: T'), {})).toThrow(
+      `${FILE}: consumers.prometheus.bearer_token_env: the environment variable T is not set`,
+    );
   });
 
   it('bus.brokers are host:port: credentials or a scheme in a broker are refused', () => {

@@ -209,6 +209,12 @@ describe('metricsGroupToPoints', () => {
     expect(field('0')).toBe('0i');
   });
 
+  it('without unsigned integers (InfluxDB 1.x), a counter from 2^63 is a float literal', () => {
+    expect(fieldValue(2n ** 63n, 'counter', false)).toBe('9223372036854775808');
+    expect(fieldValue(2n ** 63n - 1n, 'counter', false)).toBe('9223372036854775807i');
+    expect(fieldValue(2n ** 63n, 'counter')).toBe('9223372036854775808u');
+  });
+
   it('writes gauges as floats and non-integer counters as floats', () => {
     expect(fieldValue(16001, 'gauge')).toBe('16001');
     expect(fieldValue(-2.5, 'gauge')).toBe('-2.5');

@@ -12,3 +12,7 @@ export type { SnmpsimService } from './snmpsim.js';
 export { ManagedProcess, findBinary, requireBinary } from './managed-process.js';
 export { freeTcpPort, freeUdpPort } from './ports.js';
 export { snmpGet } from './snmp-probe.js';
+export { startPrometheus } from './prometheus.js';
+export type { PrometheusService, PromMatrixSeries, PromVectorSample } from './prometheus.js';
+export { startInfluxDb } from './influxdb.js';
+export type { InfluxDbService, InfluxQlSeries } from './influxdb.js';

@@ -99,6 +99,9 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
     io.err(`panoptes ${command}: ${e.message} [${e.code}]\n`);
     return e.code === 'USAGE' ? EXIT.USAGE : EXIT.FAILED;
   }
+  if (pipeline.liveConsole !== undefined) io.out(`console: ${pipeline.liveConsole.url}\n`);
+  else if (config.console?.port !== undefined && pipeline.roles.has('consumer'))
+    io.out('console: not started (the log says why)\n');
   const first = pipeline.snapshot();
   let last = first;
   const every = io.tty ? 1000 : config.output.status_interval_seconds * 1000;
