@@ -1,12 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects, run one after the other:
+ * Integration files that measure what happens within given seconds across several processes
+ * (outages, take-overs, recovery deadlines): they run alone, so no other file's load shifts
+ * their timings.
+ */
+const TIMED = [
+  'test/faults/faults.int.test.ts',
+  'test/stages/distributed.int.test.ts',
+  'test/stages/dependencies.int.test.ts',
+  'test/stages/inventory.int.test.ts',
+  'test/federation/forward.int.test.ts',
+  'test/federation/spool-bound.int.test.ts',
+];
+
+/**
+ * Three projects, run one after the other (sequence.groupOrder):
  * - unit: files without real servers, three at a time (most wait on timers and child processes
  *   more than they compute: 138 s one at a time, 69 s three at a time on 2 cores);
- * - integration (`*.int.test.ts`): one file at a time, since they start real servers (redis-server,
- *   kcat, victoria-metrics, prometheus, influxd, snmpd, snmpsimd, chromium) and measure what
- *   happens in given seconds; starting one can take a few seconds on a busy 2-core machine.
+ * - integration (`*.int.test.ts`): real servers (redis-server, kcat, victoria-metrics, prometheus,
+ *   influxd, snmpd, snmpsimd, the gNMI target, chromium), two files at a time: they wait on the
+ *   servers far more than they compute (the whole suite used 0.4 cores on average one file at a
+ *   time);
+ * - timed: the TIMED files, one at a time.
+ * Starting a server can take a few seconds on a busy 2-core machine: hence the hook timeout.
  */
 export default defineConfig({
   test: {
@@ -31,8 +48,18 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.int.test.ts'],
-          maxWorkers: 1,
+          exclude: TIMED,
+          maxWorkers: 2,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'timed',
+          include: TIMED,
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -9,6 +9,7 @@
 #   prometheus        Prometheus server: remote-write receiver and scraper of the Prometheus tests
 #                     (and, in the compare benchmark, scraping snmp_exporter)
 #   influxdb          InfluxDB 1.x: the InfluxDB consumer's v1 API and the dashboards' InfluxQL
+#   python3-grpcio python3-grpc-tools  the gNMI test target (Python, its own compiled definitions)
 #   chromium          headless browser the live console's browser test drives (playwright-core)
 # With --bench, also what the benchmarks compare against:
 #   prometheus-snmp-exporter  Prometheus snmp_exporter (the snmp and compare benchmarks' yardstick)
@@ -17,7 +18,7 @@
 # install; otherwise exits 1 printing the exact command to run.
 set -euo pipefail
 
-PACKAGES=(redis-server kcat victoria-metrics snmpd snmp snmpsim openssl prometheus influxdb chromium)
+PACKAGES=(redis-server kcat victoria-metrics snmpd snmp snmpsim openssl prometheus influxdb chromium python3-grpcio python3-grpc-tools)
 who="panoptes tests"
 for arg in "$@"; do
   case "$arg" in

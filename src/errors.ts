@@ -64,6 +64,10 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'An external service (for tests or demos) could not be started.',
   },
+  GNMI: {
+    retryable: true,
+    summary: 'A gNMI call or subscription failed: the target is unreachable, refused it or broke the stream.',
+  },
   NOT_IMPLEMENTED: { retryable: false, summary: 'The feature is not built yet; the message says which.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 

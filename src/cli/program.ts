@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerFilter } from './register/filter.js';
+import { registerGnmi } from './register/gnmi.js';
 import { registerPoll } from './register/poll.js';
 import { registerRun } from './register/run.js';
 import { registerSimulate } from './register/simulate.js';
@@ -45,6 +46,7 @@ export function createProgram(setExitCode: (code: number) => void): Command {
   registerValidate(program, setExitCode);
   registerFilter(program, setExitCode);
   registerSnmp(program, setExitCode);
+  registerGnmi(program, setExitCode);
   registerSimulate(program, setExitCode);
   registerRun(program, setExitCode);
   registerPoll(program, setExitCode);

@@ -799,10 +799,12 @@ describe('PollingAgent at scale', () => {
       `100k actors x 2 plugins: created in ${Math.round(created)} ms, first 60 s period (virtual) in ` +
         `${Math.round(ran)} ms, stopped in ${Math.round(stopped)} ms; heap ${heapMiB} MiB`,
     );
-    // Measured 9-18 s for the period on a loaded 2-core machine; the budget leaves room for load.
-    expect(created + ran).toBeLessThan(25_000);
+    // Measured 9-18 s for the period on a loaded 2-core machine, 26 s with two other test files
+    // running beside it (npm test runs unit files three at a time): the budget only catches a
+    // collapse (a quadratic step would take minutes); speed is measured by `npm run bench -- actors`.
+    expect(created + ran).toBeLessThan(60_000);
     expect(stopped).toBeLessThan(10_000);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('PollingAgent: outages', () => {

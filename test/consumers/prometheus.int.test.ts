@@ -227,6 +227,19 @@ describe('VictoriaMetrics through remote write', () => {
       const last = s.values[s.values.length - 1] as number;
       expect(Math.abs(last - expectedRate) / expectedRate).toBeLessThan(0.01);
     }
+    // The same through PromQL over VictoriaMetrics' Prometheus query API.
+    const res = await fetch(
+      `${vm.url}/api/v1/query?${new URLSearchParams({ query: 'panoptes_interface_bits_in', time: String(endedAt) }).toString()}`,
+    );
+    const body = (await res.json()) as {
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
+    const up = body.data.result.filter((r) => Number(r.metric['interface_name']?.slice(4)) % 7 !== 0);
+    expect(up.length).toBe(DEVICES * INTERFACES);
+    for (const r of up) {
+      const expectedRate = rateOf(r.metric['resource_id'] as string, r.metric['interface_name'] as string);
+      expect(Math.abs(Number(r.value[1]) - expectedRate) / expectedRate).toBeLessThan(0.01);
+    }
   });
 });
 

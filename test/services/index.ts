@@ -16,3 +16,5 @@ export { startPrometheus } from './prometheus.js';
 export type { PrometheusService, PromMatrixSeries, PromVectorSample } from './prometheus.js';
 export { startInfluxDb } from './influxdb.js';
 export type { InfluxDbService, InfluxQlSeries } from './influxdb.js';
+export { startGnmiTarget } from './gnmi-target.js';
+export type { GnmiKnobs, GnmiTargetService } from './gnmi-target.js';

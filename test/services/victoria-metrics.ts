@@ -40,6 +40,8 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetricsService> {
         `-storageDataPath=${workDir}/data`,
         '-retentionPeriod=100y',
         '-search.disableCache',
+        // Instant queries see the newest samples (by default the last 30 s are left out).
+        '-search.latencyOffset=0s',
         '-loggerLevel=ERROR',
       ],
       workDir,
