@@ -63,6 +63,8 @@ export interface SimulateCliOptions {
   /** Every device on its own port, under one community (`community`, default "public"). */
   readonly portPerDevice?: boolean;
   readonly community?: string;
+  /** Also serve the synthetic devices over gNMI on this TCP port (0 picks one). */
+  readonly gnmiPort?: number;
 }
 
 function integerArgument(text: string, what: string, min: number, max: number): number {

@@ -156,6 +156,7 @@ type GnmiServiceClient = grpc.Client & {
   Subscribe: (md: grpc.Metadata) => grpc.ClientDuplexStream<object, WireSubscribeResponse>;
 };
 
+/** The gNMI service (client constructor and, in .service, its definition for servers). */
 let service: grpc.ServiceClientConstructor | undefined;
 
 /** The gNMI messages file: src/gnmi/gnmi.proto in the package (also when running from dist/). */
@@ -166,7 +167,7 @@ export function gnmiProtoFile(): string {
   return file;
 }
 
-function gnmiService(): grpc.ServiceClientConstructor {
+export function gnmiService(): grpc.ServiceClientConstructor {
   if (service !== undefined) return service;
   const definition = protoLoader.loadSync(gnmiProtoFile(), {
     keepCase: true,
@@ -270,12 +271,17 @@ export class GnmiClient {
     };
   }
 
-  /** Get: the notifications of the paths, values decoded (malformed ones reported in `problems`). */
+  /**
+   * Get: the notifications of the paths (under `prefix`, whose `target` names the device on a
+   * multi-target server), values decoded (malformed ones reported in `problems`).
+   */
   async get(
     paths: readonly (string | GnmiPath)[],
     encoding: Encoding = 'JSON_IETF',
+    prefix?: string | GnmiPath,
   ): Promise<{ notifications: GnmiNotification[]; problems: string[] }> {
     const res = (await this.unary('Get', {
+      ...(prefix === undefined ? {} : { prefix: wirePath(asPath(prefix)) }),
       path: paths.map((p) => wirePath(asPath(p))),
       encoding,
     })) as { notification?: WireNotification[] };

@@ -352,17 +352,17 @@ function staticIfValue(table: 'if' | 'ifx', column: number, i: number): Uint8Arr
 }
 
 /** Storage rows: [hrStorageType arc, description, allocation unit, size, used] (sizes in units). */
-const SYNTHETIC_STORAGE = [
+export const SYNTHETIC_STORAGE = [
   [2, 'Physical memory', 1024, 8_388_608, 3_145_728],
   [4, '/', 4096, 15_728_640, 6_291_456],
 ] as const;
 /** Processors: [hrDeviceIndex, description, load %]. */
-const SYNTHETIC_CPUS = [
+export const SYNTHETIC_CPUS = [
   [196608, 'Simulated CPU 0', 12],
   [196609, 'Simulated CPU 1', 18],
 ] as const;
 /** Temperature sensors: [description, thousandths of a degree Celsius]. */
-const SYNTHETIC_TEMPERATURES = [
+export const SYNTHETIC_TEMPERATURES = [
   ['CPU Package', 47_500],
   ['Board', 36_000],
 ] as const;

@@ -6,7 +6,9 @@
  * - writes through remote write to VictoriaMetrics (a second consumer on the same bus);
  * - serves the scrape endpoint, which a second Prometheus server scrapes.
  * PromQL over the servers' HTTP APIs gives the simulator's traffic: bits_in of device d,
- * interface i is 8 * 1000 * d * i bits/s.
+ * interface i is 8 * 1000 * d * i bits/s, within 5% (2 s polls: the poller stamps each answer when
+ * it arrives, tens of ms off the agent's clock on a loaded machine; the exact rate arithmetic is
+ * checked in test/stages/embedded.int.test.ts).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -153,7 +155,7 @@ describe('Prometheus remote write, through a 20 s outage', () => {
     expect(up.length).toBe(DEVICES * INTERFACES);
     for (const r of up) {
       const expected = rateOf(r.metric['resource_id'] as string, r.metric['interface_name'] as string);
-      expect(Math.abs(Number(r.value[1]) - expected) / expected).toBeLessThan(0.01);
+      expect(Math.abs(Number(r.value[1]) - expected) / expected).toBeLessThan(0.05);
     }
     // The labels: the resource's, then the group's dimensions.
     const one = result[0]?.metric ?? {};
@@ -225,7 +227,7 @@ describe('VictoriaMetrics through remote write', () => {
     for (const s of series) {
       const expectedRate = rateOf(s.metric['resource_id'] as string, s.metric['interface_name'] as string);
       const last = s.values[s.values.length - 1] as number;
-      expect(Math.abs(last - expectedRate) / expectedRate).toBeLessThan(0.01);
+      expect(Math.abs(last - expectedRate) / expectedRate).toBeLessThan(0.05);
     }
     // The same through PromQL over VictoriaMetrics' Prometheus query API.
     const res = await fetch(
@@ -238,7 +240,7 @@ describe('VictoriaMetrics through remote write', () => {
     expect(up.length).toBe(DEVICES * INTERFACES);
     for (const r of up) {
       const expectedRate = rateOf(r.metric['resource_id'] as string, r.metric['interface_name'] as string);
-      expect(Math.abs(Number(r.value[1]) - expectedRate) / expectedRate).toBeLessThan(0.01);
+      expect(Math.abs(Number(r.value[1]) - expectedRate) / expectedRate).toBeLessThan(0.05);
     }
   });
 });
@@ -250,7 +252,7 @@ describe('the scrape endpoint, scraped by Prometheus', () => {
     expect(up.length).toBe(DEVICES * INTERFACES);
     for (const r of up) {
       const expected = rateOf(r.metric['resource_id'] as string, r.metric['interface_name'] as string);
-      expect(Math.abs(Number(r.value[1]) - expected) / expected).toBeLessThan(0.01);
+      expect(Math.abs(Number(r.value[1]) - expected) / expected).toBeLessThan(0.05);
     }
     const counters = await scraper.query('panoptes_interface_bits_in_total{job="panoptes"}', endedAt - 2);
     expect(counters.length).toBe(DEVICES * INTERFACES);

@@ -10,6 +10,8 @@ import { parseMaxMessageSizeOption, parsePortOption, parseSyntheticOption } from
 import { runSimulate } from '../../src/cli/commands/simulate.js';
 import { registerSimulate } from '../../src/cli/register/simulate.js';
 import type { CliIo } from '../../src/cli/io.js';
+import { GnmiClient } from '../../src/gnmi/client.js';
+import { syntheticCounters } from '../../src/sim/synthetic.js';
 import { snmpGet } from '../services/snmp-probe.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -126,6 +128,52 @@ describe('runSimulate', () => {
     controller.abort();
     expect(await done).toBe(0);
     expect(io.stderr).toContain('stopped: 1 requests, 1 responses, 1 varbinds');
+  });
+
+  it('with --gnmi-port also serves the synthetic devices over gNMI, with the SNMP counters', async () => {
+    const controller = new AbortController();
+    const io = captureIo();
+    const done = runSimulate(
+      { host: '127.0.0.1', port: 0, gnmiPort: 0, synthetic: { devices: 2, interfaces: 3 } },
+      controller.signal,
+      io,
+    );
+    const GNMI = /^gnmi listening on (127\.0\.0\.1:\d+) \(2 synthetic devices x 3 interfaces\)$/m;
+    await expect.poll(() => io.stdout).toMatch(GNMI);
+    const [, snmpPort] = LISTENING.exec(io.stdout.split('\n')[0] + '\n') ?? [];
+    const client = new GnmiClient({ target: GNMI.exec(io.stdout)?.[1] ?? '', insecure: true });
+    const { notifications } = await client.get(
+      ['/interfaces/interface[name=Gi0/3]/state/counters/in-octets'],
+      'PROTO',
+      { elem: [], target: 'sim-00002' },
+    );
+    client.close();
+    // ifHCInOctets.3 of the same device over SNMP: both advance on one clock.
+    const [vb] = await snmpGet('127.0.0.1', Number(snmpPort), 'sim-00002', ['1.3.6.1.2.1.31.1.1.1.6.3']);
+    const overGnmi = notifications[0]?.updates[0]?.value as bigint;
+    // net-snmp hands a Counter64 over as its big-endian bytes.
+    const raw = vb?.value;
+    const overSnmp = Buffer.isBuffer(raw) ? BigInt(`0x${raw.toString('hex')}`) : BigInt(String(raw));
+    const rate = 1000n * 2n * 3n; // octets per second
+    expect(overSnmp - overGnmi).toBeGreaterThanOrEqual(0n);
+    expect(overSnmp - overGnmi).toBeLessThan(rate * 2n); // read within 2 s of each other
+    expect(overGnmi).toBeGreaterThan(syntheticCounters(2, 3, 0).ifHCInOctets);
+    controller.abort();
+    expect(await done).toBe(0);
+  });
+
+  it('--gnmi-port without --synthetic is a usage error', async () => {
+    const io = captureIo();
+    const dataDir = join(dir, 'gnmi-empty');
+    await mkdir(dataDir, { recursive: true });
+    expect(
+      await runSimulate(
+        { host: '127.0.0.1', port: 0, gnmiPort: 0, data: dataDir },
+        new AbortController().signal,
+        io,
+      ),
+    ).toBe(2);
+    expect(io.stderr).toContain('--gnmi-port serves the synthetic devices: give --synthetic N:M');
   });
 
   it('serves each device on its own port under one community with portPerDevice', async () => {

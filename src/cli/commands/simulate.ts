@@ -10,6 +10,7 @@
  * with the file and line on stderr.
  */
 import { isPanoptesError } from '../../errors.js';
+import { GnmiSimulator } from '../../sim/gnmi-simulator.js';
 import { SnmpSimulator } from '../../sim/simulator.js';
 import type { SimulatorOptions, SimulatorStats } from '../../sim/simulator.js';
 import type { SimulateCliOptions } from '../args.js';
@@ -59,9 +60,35 @@ export async function runSimulate(
     `listening on ${sim.address}:${ports} (${fleet.devices} synthetic devices x ${fleet.interfaces} ` +
       `interfaces, ${sim.recordings} recordings${mode})\n`,
   );
+  let gnmi: GnmiSimulator | undefined;
+  if (options.gnmiPort !== undefined) {
+    if (options.synthetic === undefined) {
+      await sim.close();
+      io.err('panoptes simulate: --gnmi-port serves the synthetic devices: give --synthetic N:M\n');
+      return EXIT.USAGE;
+    }
+    try {
+      gnmi = await GnmiSimulator.start({
+        host: options.host,
+        port: options.gnmiPort,
+        devices: fleet.devices,
+        interfaces: fleet.interfaces,
+        startMs: sim.startTime, // the same counters as over SNMP
+      });
+    } catch (e) {
+      await sim.close();
+      if (!isPanoptesError(e)) throw e;
+      io.err(`panoptes simulate: ${e.message}\n`);
+      return EXIT.FAILED;
+    }
+    io.out(
+      `gnmi listening on ${gnmi.address} (${fleet.devices} synthetic devices x ${fleet.interfaces} interfaces)\n`,
+    );
+  }
   if (!signal.aborted) {
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   }
+  await gnmi?.close();
   await sim.close();
   io.err(`panoptes simulate: stopped: ${formatStats(sim.stats())}\n`);
   return EXIT.OK;

@@ -27,6 +27,11 @@ export function registerSimulate(program: Command, setExitCode: (code: number) =
       'give every device its own UDP port (from --port, in device order) under one community',
     )
     .option(
+      '--gnmi-port <port>',
+      'also serve the synthetic devices over gNMI (plaintext) on this TCP port (0 picks one)',
+      parsePortOption,
+    )
+    .option(
       '--community <name>',
       'the community every device answers to with --port-per-device (default public)',
     )
@@ -42,8 +47,14 @@ With --port-per-device, device k (synthetic devices in order, then recordings by
 on port P+k-1 under the community of --community instead, for tools that take one community per
 configuration; --port 0 then picks a free range.
 
+With --gnmi-port, the synthetic devices also answer gNMI Capabilities, Get and Subscribe
+(OpenConfig interface counters and state, CPU, temperatures, memory; the path prefix's target
+names the device, sim-DDDDD) with the same counters as over SNMP.
+
 When ready, prints one line on stdout:
   listening on HOST:PORT (N synthetic devices x M interfaces, K recordings)
+and with --gnmi-port a second one:
+  gnmi listening on HOST:PORT (N synthetic devices x M interfaces)
 Runs until SIGINT or SIGTERM, then exits 0.
 
 Exit status: 0 after a signal; 1 bad data (an unreadable or invalid .snmprec file, named with
