@@ -29,7 +29,8 @@ export const ERROR_CODES = {
   },
   PROFILE_INVALID: {
     retryable: false,
-    summary: 'An SNMP profile (YAML) is invalid; the message names file, line, column and key path.',
+    summary:
+      'An SNMP profile or a gNMI mapping (YAML) is invalid; the message names file, line, column and key path.',
   },
   PLUGIN_INVALID: {
     retryable: false,

@@ -52,13 +52,20 @@ export async function startConsumers(
     jsonl.push(consumer);
   }
   let influx: InfluxConsumer | undefined;
+  /** What the time-series writers share; each adds its group id and server. */
+  const writer = {
+    bus,
+    topic: topics.processed(config.site),
+    deadLetterTopic: topics.deadLetter(config.site),
+    // Within the process's shutdown grace, leaving time for the rest to stop.
+    stopTimeoutMs: Math.max(1000, (config.shutdown_grace_seconds - 10) * 1000),
+    logger,
+  };
   const ic = config.consumers.influx;
   if (ic !== undefined) {
     const token = influxToken(config);
     const consumer = new InfluxConsumer({
-      bus,
-      topic: topics.processed(config.site),
-      deadLetterTopic: topics.deadLetter(config.site),
+      ...writer,
       groupId: `${config.site}-influx`,
       url: ic.url,
       org: ic.org,
@@ -68,9 +75,6 @@ export async function startConsumers(
       ...(token === undefined ? {} : { token }),
       batchSize: ic.batch_size,
       flushIntervalMs: ic.flush_interval_ms,
-      // Within the process's shutdown grace, leaving time for the rest to stop.
-      stopTimeoutMs: Math.max(1000, (config.shutdown_grace_seconds - 10) * 1000),
-      logger,
     });
     await consumer.start();
     started(consumer);
@@ -80,17 +84,13 @@ export async function startConsumers(
   const pc = config.consumers.prometheus;
   if (pc !== undefined) {
     const consumer = new RemoteWriteConsumer({
-      bus,
-      topic: topics.processed(config.site),
-      deadLetterTopic: topics.deadLetter(config.site),
+      ...writer,
       groupId: `${config.site}-prometheus`,
       url: pc.url,
       ...prometheusCredentials(config),
       batchSize: pc.batch_size,
       flushIntervalMs: pc.flush_interval_ms,
       requestTimeoutMs: pc.timeout_ms,
-      stopTimeoutMs: Math.max(1000, (config.shutdown_grace_seconds - 10) * 1000),
-      logger,
     });
     await consumer.start();
     started(consumer);

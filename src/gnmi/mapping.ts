@@ -1,0 +1,353 @@
+/**
+ * gNMI path mappings: declarative YAML that turns streamed updates into metrics groups, in the
+ * spirit of the SNMP profiles (no code per vendor). A mapping names what to subscribe to and, per
+ * metrics group, the instance path it is built on, its dimensions and its metrics:
+ *
+ *   name: openconfig-interfaces
+ *   subscriptions:
+ *     - { path: /interfaces/interface/state/counters, mode: sample }
+ *     - { path: /interfaces/interface/state, mode: sample }
+ *   groups:
+ *     - type: interface
+ *       instance: /interfaces/interface[name=*]        # one group per interface
+ *       dimensions:
+ *         interface_name: { key: interface.name }      # a key of the instance path
+ *         description: { leaf: state/description }     # a leaf under the instance
+ *       metrics:
+ *         bits_in: { leaf: state/counters/in-octets, type: counter, scale: 8 }
+ *         oper_state: { leaf: state/oper-status, type: gauge, map: { UP: 1, DOWN: 2 } }
+ *
+ * GnmiGroups takes notifications as they stream (accept) and keeps the newest value of every
+ * leaf per instance; collect() builds the groups of one sample interval from them (groups are
+ * emitted per interval, not per update). Leaf paths are relative to the instance, element names
+ * only (keys below the instance are not part of them); a JSON container value is flattened into
+ * its leaves and RFC 7951 module prefixes (`openconfig-interfaces:in-octets`) are dropped.
+ * Counters accept integers, and the decimal strings RFC 7951 uses for 64-bit integers, kept
+ * exact (bigint beyond 2^53); `scale` multiplies them (8: bits from octets). A value a metric
+ * cannot use (a string where a number is needed, a state the map does not name) is counted and
+ * reported through `problem`, and the metric is left out of that group.
+ */
+import { z } from 'zod';
+import { YamlFile } from '../config/yaml-document.js';
+import type { ConfigIssue } from '../config/yaml-document.js';
+import type { Dimension, Metric, MetricsGroup } from '../model/metrics-group.js';
+import { METRICS_GROUP_SCHEMA_VERSION } from '../model/metrics-group.js';
+import type { Resource } from '../model/resource.js';
+import type { GnmiNotification } from './client.js';
+import { parsePath, pathToString } from './path.js';
+import type { GnmiPath } from './path.js';
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const name = (): z.ZodString =>
+  z.string({ error: 'must be a string' }).regex(NAME, { error: 'must match ^[A-Za-z_][A-Za-z0-9_]*$' });
+const text = (): z.ZodString =>
+  z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
+
+const gnmiPath = text().superRefine((p, ctx) => {
+  try {
+    parsePath(p);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+  }
+});
+
+const mappingSchema = z.strictObject({
+  name: text(),
+  description: z.string().optional(),
+  subscriptions: z
+    .array(
+      z.strictObject({
+        path: gnmiPath,
+        mode: z
+          .enum(['sample', 'on_change', 'target_defined'], {
+            error: 'must be sample, on_change or target_defined',
+          })
+          .default('sample'),
+      }),
+    )
+    .min(1, { error: 'needs at least one subscription' }),
+  groups: z
+    .array(
+      z.strictObject({
+        type: name(),
+        instance: gnmiPath,
+        dimensions: z
+          .record(
+            name(),
+            z.union([z.strictObject({ key: text() }), z.strictObject({ leaf: text() })], {
+              error: 'must be { key: ELEMENT.KEY } or { leaf: PATH }',
+            }),
+          )
+          .default({}),
+        metrics: z.record(
+          name(),
+          z.strictObject({
+            leaf: text(),
+            type: z.enum(['counter', 'gauge'], { error: 'must be counter or gauge' }),
+            scale: z.number({ error: 'must be a number' }).positive({ error: 'must be > 0' }).optional(),
+            map: z.record(z.string(), z.number({ error: 'must be a number' })).optional(),
+          }),
+        ),
+      }),
+    )
+    .min(1, { error: 'needs at least one group' }),
+});
+
+export interface MetricSpec {
+  readonly name: string;
+  readonly leaf: string;
+  readonly type: 'counter' | 'gauge';
+  readonly scale: number;
+  readonly map: ReadonlyMap<string, number> | undefined;
+}
+
+export interface GroupSpec {
+  readonly type: string;
+  readonly instance: GnmiPath;
+  readonly dimensions: readonly (
+    | { readonly name: string; readonly key: { readonly elem: string; readonly key: string } }
+    | { readonly name: string; readonly leaf: string }
+  )[];
+  readonly metrics: readonly MetricSpec[];
+}
+
+export interface GnmiMapping {
+  readonly name: string;
+  readonly file: string;
+  readonly subscriptions: readonly {
+    readonly path: string;
+    readonly mode: 'sample' | 'on_change' | 'target_defined';
+  }[];
+  readonly groups: readonly GroupSpec[];
+}
+
+/** A mapping file's text as a GnmiMapping; problems are reported as FILE:LINE:COLUMN: key.path: message. */
+export function parseMapping(source: string, file: string): GnmiMapping {
+  const yaml = YamlFile.parse(source, file, 'PROFILE_INVALID');
+  const m = yaml.validate(mappingSchema);
+  const issues: ConfigIssue[] = [];
+  const groups: GroupSpec[] = [];
+  for (const [gi, g] of m.groups.entries()) {
+    const instance = parsePath(g.instance);
+    const dimensions: GroupSpec['dimensions'][number][] = [];
+    for (const [dName, d] of Object.entries(g.dimensions)) {
+      if ('key' in d) {
+        const [elem, key] = d.key.split('.');
+        if (
+          elem === undefined ||
+          key === undefined ||
+          !instance.elem.some((e) => e.name === elem && key in e.key)
+        )
+          issues.push(
+            yaml.issue(
+              ['groups', gi, 'dimensions', dName, 'key'],
+              `the instance path ${g.instance} has no key ${d.key}`,
+            ),
+          );
+        else dimensions.push({ name: dName, key: { elem, key } });
+      } else dimensions.push({ name: dName, leaf: leafName(d.leaf) });
+    }
+    groups.push({
+      type: g.type,
+      instance,
+      dimensions,
+      metrics: Object.entries(g.metrics).map(([mName, spec]) => ({
+        name: mName,
+        leaf: leafName(spec.leaf),
+        type: spec.type,
+        scale: spec.scale ?? 1,
+        map: spec.map === undefined ? undefined : new Map(Object.entries(spec.map)),
+      })),
+    });
+  }
+  if (issues.length > 0) throw yaml.error(issues);
+  return { name: m.name, file, subscriptions: m.subscriptions, groups };
+}
+
+/** A relative leaf path as stored: element names joined by `/`, keys and module prefixes dropped. */
+function leafName(path: string): string {
+  return parsePath(path)
+    .elem.map((e) => stripModule(e.name))
+    .join('/');
+}
+
+const stripModule = (n: string): string => {
+  const colon = n.indexOf(':');
+  return colon < 0 ? n : n.slice(colon + 1);
+};
+
+interface LeafValue {
+  readonly value: unknown;
+  /** Seconds since the epoch. */
+  readonly at: number;
+}
+
+interface Instance {
+  /** The instance path's key values, by `elem.key`. */
+  readonly keys: ReadonlyMap<string, string>;
+  readonly leaves: Map<string, LeafValue>;
+}
+
+/** Where a full path falls under an instance pattern: the instance's keys and the relative leaf, or undefined. */
+function under(
+  pattern: GnmiPath,
+  path: GnmiPath,
+): { id: string; keys: Map<string, string>; rest: string[] } | undefined {
+  if (path.elem.length < pattern.elem.length) return undefined;
+  const keys = new Map<string, string>();
+  let id = '';
+  for (let k = 0; k < pattern.elem.length; k++) {
+    const want = pattern.elem[k] as GnmiPath['elem'][number];
+    const got = path.elem[k] as GnmiPath['elem'][number];
+    if (stripModule(got.name) !== want.name) return undefined;
+    for (const [key, v] of Object.entries(want.key)) {
+      const value = got.key[key];
+      if (value === undefined || (v !== '*' && v !== value)) return undefined;
+      keys.set(`${want.name}.${key}`, value);
+      id += `[${want.name}.${key}=${value}]`;
+    }
+  }
+  return { id, keys, rest: path.elem.slice(pattern.elem.length).map((e) => stripModule(e.name)) };
+}
+
+/** A JSON container flattened into [relative path, value] leaves. */
+function flatten(prefix: readonly string[], value: unknown, out: [string[], unknown][]): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
+    for (const [k, v] of Object.entries(value)) flatten([...prefix, stripModule(k)], v, out);
+    return;
+  }
+  out.push([[...prefix], value]);
+}
+
+export interface GroupsStats {
+  updates: number;
+  /** Updates under no group's instance path. */
+  unmatched: number;
+  /** Values a metric could not use. */
+  unusable: number;
+}
+
+export class GnmiGroups {
+  readonly stats: GroupsStats = { updates: 0, unmatched: 0, unusable: 0 };
+  /** Per group spec: instance id -> its leaves. */
+  private readonly instances: Map<string, Instance>[];
+
+  constructor(
+    readonly mapping: GnmiMapping,
+    private readonly problem: (message: string) => void = () => undefined,
+  ) {
+    this.instances = mapping.groups.map(() => new Map<string, Instance>());
+  }
+
+  /** Takes the updates of one notification. */
+  accept(n: GnmiNotification): void {
+    const at = Number(n.timestampNs / 1000n) / 1e6;
+    for (const u of n.updates) {
+      this.stats.updates++;
+      const leaves: [string[], unknown][] = [];
+      flatten([], u.value, leaves);
+      let matched = false;
+      this.mapping.groups.forEach((g, gi) => {
+        const where = under(g.instance, u.path);
+        if (where === undefined) return;
+        matched = true;
+        const table = this.instances[gi] as Map<string, Instance>;
+        let instance = table.get(where.id);
+        if (instance === undefined) table.set(where.id, (instance = { keys: where.keys, leaves: new Map() }));
+        for (const [rel, value] of leaves)
+          instance.leaves.set([...where.rest, ...rel].join('/'), { value, at });
+      });
+      if (!matched) this.stats.unmatched++;
+    }
+    for (const d of n.deletes) {
+      this.mapping.groups.forEach((g, gi) => {
+        const where = under(g.instance, d);
+        if (where !== undefined && where.rest.length === 0) this.instances[gi]?.delete(where.id);
+      });
+    }
+  }
+
+  /** Forgets every value (a new stream starts from its own initial values). */
+  clear(): void {
+    for (const table of this.instances) table.clear();
+  }
+
+  /** The groups of one interval: one per instance with at least one usable metric. */
+  collect(resource: Resource, nowSeconds: number, intervalSeconds: number): MetricsGroup[] {
+    const out: MetricsGroup[] = [];
+    this.mapping.groups.forEach((g, gi) => {
+      for (const instance of (this.instances[gi] as Map<string, Instance>).values()) {
+        const metrics: Metric[] = [];
+        for (const m of g.metrics) {
+          const leaf = instance.leaves.get(m.leaf);
+          if (leaf === undefined) continue;
+          const value = this.metricValue(m, leaf.value, g.type);
+          if (value !== undefined)
+            metrics.push({
+              metric_name: m.name,
+              metric_value: value,
+              metric_type: m.type,
+              metric_creation_timestamp: leaf.at,
+            });
+        }
+        if (metrics.length === 0) continue;
+        const dimensions: Dimension[] = [];
+        for (const d of g.dimensions) {
+          const v =
+            'key' in d ? instance.keys.get(`${d.key.elem}.${d.key.key}`) : instance.leaves.get(d.leaf)?.value;
+          // A dimension is text: a scalar as written, anything else (a container) is left out.
+          const textValue =
+            typeof v === 'string'
+              ? v
+              : typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean'
+                ? String(v)
+                : '';
+          if (textValue !== '') dimensions.push({ dimension_name: d.name, dimension_value: textValue });
+        }
+        out.push({
+          metrics_group_schema_version: METRICS_GROUP_SCHEMA_VERSION,
+          metrics_group_type: g.type,
+          metrics_group_interval: intervalSeconds,
+          metrics_group_creation_timestamp: nowSeconds,
+          resource,
+          dimensions,
+          metrics,
+        });
+      }
+    });
+    return out;
+  }
+
+  private metricValue(m: MetricSpec, raw: unknown, type: string): number | bigint | undefined {
+    let v: number | bigint | undefined;
+    if (m.map !== undefined && typeof raw === 'string') v = m.map.get(raw);
+    else if (typeof raw === 'number' && Number.isFinite(raw)) v = raw;
+    else if (typeof raw === 'bigint') v = raw;
+    else if (typeof raw === 'boolean') v = raw ? 1 : 0;
+    else if (typeof raw === 'string' && /^-?\d+$/.test(raw)) {
+      const b = BigInt(raw);
+      v = b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+    } else if (typeof raw === 'string' && raw.trim() !== '' && Number.isFinite(Number(raw))) v = Number(raw);
+    if (v === undefined) {
+      this.stats.unusable++;
+      this.problem(
+        `${this.mapping.name}: ${type}.${m.name} (${m.leaf}): cannot use ${JSON.stringify(typeof raw === 'bigint' ? raw.toString() : raw)}`,
+      );
+      return undefined;
+    }
+    if (m.scale === 1) return v;
+    if (
+      typeof v === 'bigint' ||
+      (m.type === 'counter' && Number.isInteger(m.scale) && Number.isSafeInteger(v))
+    ) {
+      const scaled = BigInt(v) * BigInt(m.scale);
+      return scaled <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(scaled) : scaled;
+    }
+    return v * m.scale;
+  }
+}
+
+/** For messages: a mapping's group instance as text. */
+export function describeInstance(g: GroupSpec): string {
+  return `${g.type} at ${pathToString(g.instance)}`;
+}
