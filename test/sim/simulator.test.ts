@@ -261,6 +261,9 @@ describe('SnmpSimulator with the net-snmp package', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const second = await sample();
     const rate = Number(second.value - first.value) / ((second.at - first.at) / 1000);
-    expect(Math.abs(rate - 6000) / 6000).toBeLessThan(0.01);
+    // The bounds above pin each value to the model at the request's own moments; the rate over
+    // one second only shows it advances in real time (3 test files run at once in npm test: a
+    // request's midpoint can be tens of ms off when it was answered).
+    expect(Math.abs(rate - 6000) / 6000).toBeLessThan(0.05);
   });
 });
