@@ -23,6 +23,7 @@ import type { BusMessage, MessageBus, Subscription } from '../bus/bus.js';
 import { PanoptesError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MetricType, MetricValue } from '../model/metrics-group.js';
+import { escapeLabel, formatValue } from '../stages/metrics-server.js';
 import { SampleList } from '../telemetry.js';
 import type { MetricSample, Telemetry } from '../telemetry.js';
 import { readMetricsGroupMessage } from './decode.js';
@@ -62,16 +63,9 @@ const REFUSED_LOG_MS = 10_000;
 /** How often expired series are dropped when nobody scrapes, ms. */
 const SWEEP_MS = 30_000;
 
-function escapeLabelValue(v: string): string {
-  return /[\\\n"]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v;
-}
-
 function valueText(v: MetricValue): string {
-  if (typeof v === 'bigint') return v.toString(); // every digit; scrapers parse it to a float64
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return Object.is(v, -0) ? '0' : String(v);
+  // bigint: every digit; scrapers parse it to a float64.
+  return typeof v === 'bigint' ? v.toString() : formatValue(v);
 }
 
 export class ExpositionConsumer implements Telemetry {
@@ -186,9 +180,7 @@ export class ExpositionConsumer implements Telemetry {
         this.families.set(s.name, family);
       }
       const labelText =
-        s.labels.length === 0
-          ? ''
-          : `{${s.labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}`;
+        s.labels.length === 0 ? '' : `{${s.labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`;
       const current = family.series.get(labelText);
       if (current !== undefined) {
         if (current.timestampMs > s.timestampMs) continue; // a newer value is held

@@ -106,7 +106,7 @@ export function tagsOf(group: MetricsGroup): Map<string, string> {
 }
 
 /** Orders strings by UTF-16 code units, the same on every machine (no locale). */
-const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+export const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Escaped field keys by metric name and type; bounded, since names come from the records. */
 const fieldKeys = new Map<string, string>();

@@ -21,6 +21,7 @@
  *   the group's time.
  */
 import type { MetricsGroup, MetricType, MetricValue } from '../model/metrics-group.js';
+import { byCodeUnit } from './line-protocol.js';
 
 /** The resource fields that become labels, in this order. */
 export const RESOURCE_LABELS = [
@@ -76,9 +77,6 @@ export function sampleName(group: string, metric: string, type: MetricType): str
   }
   return name;
 }
-
-/** Orders strings by UTF-16 code units, the same on every machine (no locale). */
-const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The labels of a group's samples, sorted by name. */
 export function groupLabels(group: MetricsGroup): Label[] {

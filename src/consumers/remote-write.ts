@@ -25,6 +25,7 @@
 import protobuf from 'protobufjs';
 import snappy from 'snappy';
 import type { MetricsGroup } from '../model/metrics-group.js';
+import { byCodeUnit } from './line-protocol.js';
 import { metricsGroupToSamples } from './prometheus-series.js';
 import type { PromSample } from './prometheus-series.js';
 import { WriteConsumer, WriteRefused, httpUrl, positiveInteger, safeUrl } from './write-consumer.js';
@@ -82,7 +83,7 @@ export function encodeWriteRequest(samples: readonly PromSample[]): Buffer {
         { name: '__name__', value: s.name },
         ...s.labels.map(([name, value]) => ({ name, value })),
       ];
-      labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      labels.sort((a, b) => byCodeUnit(a.name, b.name));
       series = { labels, samples: [] };
       bySeries.set(key, series);
       timeseries.push(series);

@@ -47,11 +47,13 @@ export function renderReadiness(dependencies: readonly DependencyStatus[]): {
   return { ready, body: `${body}\n` };
 }
 
-function escapeLabel(v: string): string {
+/** A label value in the text format: backslash, newline and double quote escaped. */
+export function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
-function formatValue(v: number): string {
+/** A sample value in the text format (NaN, +Inf, -Inf spelled as the format wants). */
+export function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
