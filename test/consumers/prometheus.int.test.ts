@@ -216,13 +216,22 @@ describe('VictoriaMetrics through remote write', () => {
   it('holds every rate the pipeline published, and the simulated traffic', async () => {
     expect(stats.vm.deadLettered).toBe(0);
     expect(stats.vm.written).toBe(groups.length);
-    const series = await vm.exportSeries('{__name__="panoptes_interface_bits_in"}');
     const expected = expectedCounts('interface', 'bits_in', 'gauge');
-    const got = new Map(
-      series.map(
-        (s) => [`${s.metric['resource_id']}/${s.metric['interface_name']}`, s.values.length] as const,
-      ),
-    );
+    // VictoriaMetrics answered every write, but a sample written in the last batch has been seen
+    // missing from the export right after a forced flush: bounded wait for it to show.
+    let series: Awaited<ReturnType<typeof vm.exportSeries>> = [];
+    let got = new Map<string, number>();
+    for (let i = 0; i < 40; i++) {
+      await vm.flush();
+      series = await vm.exportSeries('{__name__="panoptes_interface_bits_in"}');
+      got = new Map(
+        series.map(
+          (s) => [`${s.metric['resource_id']}/${s.metric['interface_name']}`, s.values.length] as const,
+        ),
+      );
+      if (JSON.stringify([...got].sort()) === JSON.stringify([...expected].sort())) break;
+      await sleep(250);
+    }
     expect([...got].sort()).toEqual([...expected].sort());
     for (const s of series) {
       const expectedRate = rateOf(s.metric['resource_id'] as string, s.metric['interface_name'] as string);
