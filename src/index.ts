@@ -30,6 +30,7 @@ export type {
   CounterHint,
   DiscoveryPlugin,
   EnrichmentPlugin,
+  Kept,
   PluginContext,
   PluginKind,
   PollResult,
@@ -47,7 +48,7 @@ export { compareOids, isUnder } from './snmp/oid.js';
 export { dimensionValue, dimensionsFrom } from './streams/enrichment-join.js';
 export { MIB_OBJECTS, resolveMibName, scalar } from './snmp/mibs.js';
 export type { MibObjectName } from './snmp/mibs.js';
-export { BUILTIN_PROFILES_DIR } from './package-root.js';
+export { BUILTIN_PLUGINS_DIR, BUILTIN_PROFILES_DIR } from './package-root.js';
 export { NOT_SET, runProfiles } from './profiles/engine.js';
 export { asNumber, asText } from './profiles/values.js';
 export type { Value } from './profiles/values.js';
@@ -56,3 +57,10 @@ export { ProfileCatalog } from './profiles/catalog.js';
 export { loadProfileFile, parseProfile } from './profiles/profile.js';
 export type { Profile } from './profiles/profile.js';
 export { compileFilter } from './dsl/index.js';
+export { GnmiClient, GnmiError, readTlsFiles } from './gnmi/client.js';
+export type { Encoding, GnmiClientOptions, GnmiNotification, GnmiTls } from './gnmi/client.js';
+export { GnmiGroups, parseMapping } from './gnmi/mapping.js';
+export type { GnmiMapping } from './gnmi/mapping.js';
+export { GnmiStream, gnmiTelemetry } from './gnmi/stream.js';
+export type { GnmiStreamOptions, GnmiStreamStats } from './gnmi/stream.js';
+export { readTextFile } from './text-file.js';

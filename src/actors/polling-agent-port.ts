@@ -3,6 +3,7 @@
  * can implement it directly. Kept apart so actor and agent do not import each other.
  */
 import type { Resource } from '../model/index.js';
+import type { Keeper } from './keeper.js';
 import type { MetricsGroup } from '../model/index.js';
 import type { LoadedPlugin } from '../plugins/loader.js';
 import type { CounterHistory } from '../streams/counter-rate.js';
@@ -45,7 +46,7 @@ export interface PollingAgentPort {
    * Starts the plugin. `outcome` resolves with the result, or at the plugin's timeout (aborting
    * `controller`); `settled` resolves when poll() has really returned. Neither rejects.
    */
-  run(resource: Resource, plugin: LoadedPlugin, controller: AbortController): RunHandle;
+  run(resource: Resource, plugin: LoadedPlugin, controller: AbortController, keeper?: Keeper): RunHandle;
   publish(resource: Resource, plugin: LoadedPlugin, groups: readonly MetricsGroup[]): Promise<void>;
   /** Whether more publishes may queue while earlier ones wait (the bus's buffer has room). Absent: no. */
   publishRoom?(): boolean;

@@ -28,6 +28,7 @@ import { ResourceActor } from './resource-actor.js';
 import { pollingStatusOf } from './run-status.js';
 import type { RunOutcome, RunStatus, RunStatusKind } from './run-status.js';
 import { Supervisor } from './supervisor.js';
+import type { Keeper } from './keeper.js';
 import { waitFor } from '../wait.js';
 
 export interface PollingAgentOptions {
@@ -354,9 +355,9 @@ export class PollingAgent implements PollingAgentPort {
     await this.options.store.releaseLock(this.options.keys.lock(plugin, resource.resource_id), lockOwner);
   }
 
-  run(resource: Resource, plugin: LoadedPlugin, controller: AbortController): RunHandle {
+  run(resource: Resource, plugin: LoadedPlugin, controller: AbortController, keeper?: Keeper): RunHandle {
     const d = plugin.definition;
-    const ctx = this.options.contextFactory(d, controller.signal);
+    const ctx = this.options.contextFactory(d, controller.signal, keeper);
     const ran = (async (): Promise<RunOutcome> => {
       try {
         if (plugin.kind === 'enrichment') {

@@ -28,6 +28,7 @@ import { CounterHistory } from '../streams/counter-rate.js';
 import { applyRateTransforms } from '../streams/rate-transform.js';
 import type { ScheduleEntry } from '../streams/schedule.js';
 import { Actor } from './actor.js';
+import { Keeper } from './keeper.js';
 import type { GuardResult, PollingAgentPort } from './polling-agent-port.js';
 import { outcomePollingStatus } from './run-status.js';
 import type { RunOutcome, RunStatusKind } from './run-status.js';
@@ -98,6 +99,8 @@ interface PluginSlot {
    * timeout the run is written off and the next tick starts a new one.
    */
   overdue: { since: number; writeOff: () => void } | undefined;
+  /** What the plugin keeps open between runs for this resource (ctx.keep). */
+  keeper: Keeper;
 }
 
 let runCounter = 0;
@@ -165,6 +168,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
     const update = this.pending;
     this.pending = undefined;
     if (update === undefined) return;
+    const changed = !sameResource(this.resource, update.resource);
     this.resource = update.resource;
     const previous = new Map(this.slots.map((s) => [s.plugin.definition.name, s]));
     const next: PluginSlot[] = [];
@@ -176,6 +180,13 @@ export class ResourceActor extends Actor<ResourceMessage> {
         old.entry.tag === i &&
         old.plugin.definition.executeFrequencySeconds === plugin.definition.executeFrequencySeconds;
       if (old !== undefined && !sameTiming) this.agent.unschedule(old.entry);
+      // What the plugin kept (a subscription) is for this resource as it was and this version
+      // of the plugin: either changed, it is closed and the next run opens it anew.
+      let keeper = old?.keeper;
+      if (keeper !== undefined && (changed || old?.plugin !== plugin)) {
+        keeper.close(changed ? 'the resource changed' : 'the plugin changed');
+        keeper = undefined;
+      }
       next.push({
         plugin,
         entry: sameTiming ? old.entry : this.agent.schedule(this, plugin, i),
@@ -188,6 +199,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
         restored: old?.restored ?? false,
         publishing: old?.publishing ?? 0,
         overdue: old?.overdue,
+        keeper: keeper ?? this.newKeeper(plugin),
       });
     });
     if (this.agent.immediateFirstRun === true || this.agent.catchUpOverdue === true) {
@@ -206,8 +218,13 @@ export class ResourceActor extends Actor<ResourceMessage> {
     for (const gone of previous.values()) {
       this.agent.unschedule(gone.entry);
       gone.controller?.abort(new Error(`plugin ${gone.plugin.definition.name} no longer applies`));
+      gone.keeper.close('the plugin no longer applies to the resource');
     }
     this.slots = next;
+  }
+
+  private newKeeper(plugin: LoadedPlugin): Keeper {
+    return new Keeper(`${plugin.definition.name} on ${this.id}`, this.agent.supervisor.logger);
   }
 
   private report(
@@ -323,7 +340,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
     slot.lastRunDue = dueAt;
     const resource = this.resource;
     const lockOwner = guard.lockOwner;
-    const handle = this.agent.run(resource, slot.plugin, controller);
+    const handle = this.agent.run(resource, slot.plugin, controller, slot.keeper);
     void handle.outcome.then((outcome) => {
       if (outcome.status !== 'success' && outcome.stillRunning === true) {
         this.sendSelf({ type: 'overdue', plugin: pluginName, run, writeOff: () => handle.writeOff() });
@@ -566,7 +583,24 @@ export class ResourceActor extends Actor<ResourceMessage> {
     for (const slot of this.slots) {
       this.agent.unschedule(slot.entry);
       slot.controller?.abort(new Error(`resource ${this.id} stopped`));
+      slot.keeper.close('the resource is no longer polled here');
     }
     this.slots = [];
   }
+}
+
+/** Whether an update leaves what a poll connects with (endpoint, metadata, names) as it was. */
+function sameResource(a: Resource, b: Resource): boolean {
+  if (
+    a.resource_id !== b.resource_id ||
+    a.resource_endpoint !== b.resource_endpoint ||
+    a.resource_site !== b.resource_site ||
+    a.resource_class !== b.resource_class ||
+    a.resource_subclass !== b.resource_subclass ||
+    a.resource_type !== b.resource_type
+  )
+    return false;
+  const ka = Object.keys(a.resource_metadata);
+  if (ka.length !== Object.keys(b.resource_metadata).length) return false;
+  return ka.every((k) => a.resource_metadata[k] === b.resource_metadata[k]);
 }

@@ -77,6 +77,8 @@ export function pollingStatusOf(error: unknown): PollingStatusName {
         return 'networkError';
       case 'SNMP_ERROR_STATUS':
         return 'missingData';
+      case 'GNMI':
+        return gnmiStatus(error.details?.['grpcCode']);
       default:
         return 'internalError';
     }
@@ -84,4 +86,20 @@ export function pollingStatusOf(error: unknown): PollingStatusName {
   const errno = (error as { code?: unknown } | null)?.code;
   if (typeof errno === 'string' && NETWORK_ERRNOS.has(errno)) return 'networkError';
   return 'internalError';
+}
+
+/** A failed gNMI call's polling status, by its gRPC status code. */
+function gnmiStatus(code: unknown): PollingStatusName {
+  switch (code) {
+    case 7: // PERMISSION_DENIED
+    case 16: // UNAUTHENTICATED
+      return 'authFailure';
+    case 4: // DEADLINE_EXCEEDED
+      return 'timeout';
+    case 5: // NOT_FOUND
+    case 12: // UNIMPLEMENTED
+      return 'missingData';
+    default:
+      return 'networkError';
+  }
 }

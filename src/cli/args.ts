@@ -104,6 +104,8 @@ export interface RunCliOptions {
   readonly metricsPort?: number;
   /** The stages to run; default all. */
   readonly roles?: readonly Role[];
+  /** Serve the simulator's devices over gNMI too (simulator.gnmi.enabled). */
+  readonly gnmi?: boolean;
 }
 
 export function parseDurationOption(text: string): number {

@@ -325,6 +325,18 @@ const simulatorSchema = z.strictObject({
   host: nonEmpty().default('127.0.0.1'),
   port: int(0, 65_535).default(0),
   recordings: nonEmpty().optional(),
+  /**
+   * The synthetic devices over gNMI as well (src/sim/gnmi-simulator.ts), when enabled
+   * (`panoptes run --gnmi` enables it): on `port` (0: any free one, which plugins then use as
+   * their default gNMI port), with the plugin directories that stream from them loaded too.
+   */
+  gnmi: z
+    .strictObject({
+      enabled: z.boolean({ error: 'must be true or false' }).default(false),
+      port: int(0, 65_535).default(0),
+      plugin_directories: z.array(nonEmpty()).default([]),
+    })
+    .optional(),
 });
 
 const pollingSchema = z.strictObject({
@@ -444,9 +456,24 @@ export function parseSiteConfig(text: string, file: string): SiteConfig {
     file,
     plugins: { ...c.plugins, directories: c.plugins.directories.map((d) => resolve(base, d)) },
     profiles: { directories: c.profiles.directories.map((d) => resolve(base, d)) },
-    ...(c.simulator?.recordings === undefined
+    ...(c.simulator === undefined
       ? {}
-      : { simulator: { ...c.simulator, recordings: resolve(base, c.simulator.recordings) } }),
+      : {
+          simulator: {
+            ...c.simulator,
+            ...(c.simulator.recordings === undefined
+              ? {}
+              : { recordings: resolve(base, c.simulator.recordings) }),
+            ...(c.simulator.gnmi === undefined
+              ? {}
+              : {
+                  gnmi: {
+                    ...c.simulator.gnmi,
+                    plugin_directories: c.simulator.gnmi.plugin_directories.map((d) => resolve(base, d)),
+                  },
+                }),
+          },
+        }),
     output: {
       ...c.output,
       ...(c.output.jsonl === undefined ? {} : { jsonl: resolve(base, c.output.jsonl) }),

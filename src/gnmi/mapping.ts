@@ -33,6 +33,7 @@ import type { ConfigIssue } from '../config/yaml-document.js';
 import type { Dimension, Metric, MetricsGroup } from '../model/metrics-group.js';
 import { METRICS_GROUP_SCHEMA_VERSION } from '../model/metrics-group.js';
 import type { Resource } from '../model/resource.js';
+import type { CounterHint } from '../streams/counter-rate.js';
 import type { GnmiNotification } from './client.js';
 import { parsePath, pathToString } from './path.js';
 import type { GnmiPath } from './path.js';
@@ -54,6 +55,8 @@ const gnmiPath = text().superRefine((p, ctx) => {
 const mappingSchema = z.strictObject({
   name: text(),
   description: z.string().optional(),
+  /** Free: a place for YAML anchors the groups refer to (a table of speeds). */
+  definitions: z.unknown().optional(),
   subscriptions: z
     .array(
       z.strictObject({
@@ -74,19 +77,42 @@ const mappingSchema = z.strictObject({
         dimensions: z
           .record(
             name(),
-            z.union([z.strictObject({ key: text() }), z.strictObject({ leaf: text() })], {
-              error: 'must be { key: ELEMENT.KEY } or { leaf: PATH }',
-            }),
+            z.union(
+              [
+                z.strictObject({ key: text(), default: text().optional() }),
+                z.strictObject({
+                  leaf: text(),
+                  identity: z.boolean({ error: 'must be true or false' }).optional(),
+                  map: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+                  default: text().optional(),
+                }),
+                z.strictObject({ value: text() }),
+              ],
+              {
+                error:
+                  'must be { key: ELEMENT.KEY }, { leaf: PATH [, identity, map, default] } or { value: TEXT }',
+              },
+            ),
           )
           .default({}),
         metrics: z.record(
           name(),
-          z.strictObject({
-            leaf: text(),
-            type: z.enum(['counter', 'gauge'], { error: 'must be counter or gauge' }),
-            scale: z.number({ error: 'must be a number' }).positive({ error: 'must be > 0' }).optional(),
-            map: z.record(z.string(), z.number({ error: 'must be a number' })).optional(),
-          }),
+          z
+            .strictObject({
+              leaf: text().optional(),
+              sum: z.array(text()).min(2, { error: 'must name at least two leaves' }).optional(),
+              mismatch: z.array(text()).length(2, { error: 'must name two leaves' }).optional(),
+              type: z.enum(['counter', 'gauge'], { error: 'must be counter or gauge' }),
+              scale: z.number({ error: 'must be a number' }).positive({ error: 'must be > 0' }).optional(),
+              offset: z.number({ error: 'must be a number' }).optional(),
+              map: z.record(z.string(), z.number({ error: 'must be a number' })).optional(),
+            })
+            .refine((m) => [m.leaf, m.sum, m.mismatch].filter((x) => x !== undefined).length === 1, {
+              error: 'needs exactly one of leaf, sum and mismatch',
+            })
+            .refine((m) => m.type === 'gauge' || m.offset === undefined, {
+              error: 'offset is for gauges (a counter keeps its zero)',
+            }),
         ),
       }),
     )
@@ -95,9 +121,14 @@ const mappingSchema = z.strictObject({
 
 export interface MetricSpec {
   readonly name: string;
-  readonly leaf: string;
+  /** The leaf, or the leaves whose values are added up (`sum`) or compared (`mismatch`). */
+  readonly leaves: readonly string[];
+  /** `mismatch`: 0 when the two leaves hold the same value, else 1 (Panoptes' oper_admin_state_mismatch). */
+  readonly mismatch: boolean;
   readonly type: 'counter' | 'gauge';
   readonly scale: number;
+  /** Added after scaling (gauges only: Celsius to Fahrenheit is scale 1.8, offset 32). */
+  readonly offset: number;
   readonly map: ReadonlyMap<string, number> | undefined;
 }
 
@@ -105,8 +136,21 @@ export interface GroupSpec {
   readonly type: string;
   readonly instance: GnmiPath;
   readonly dimensions: readonly (
-    | { readonly name: string; readonly key: { readonly elem: string; readonly key: string } }
-    | { readonly name: string; readonly leaf: string }
+    | {
+        readonly name: string;
+        readonly key: { readonly elem: string; readonly key: string };
+        readonly default: string | undefined;
+      }
+    | {
+        readonly name: string;
+        readonly leaf: string;
+        /** Drop a YANG identity's module prefix (`iana-if-type:ethernetCsmacd` -> `ethernetCsmacd`). */
+        readonly identity: boolean;
+        readonly map: ReadonlyMap<string, string> | undefined;
+        /** The value when the leaf is absent; none: the dimension is left out. */
+        readonly default: string | undefined;
+      }
+    | { readonly name: string; readonly value: string }
   )[];
   readonly metrics: readonly MetricSpec[];
 }
@@ -144,8 +188,19 @@ export function parseMapping(source: string, file: string): GnmiMapping {
               `the instance path ${g.instance} has no key ${d.key}`,
             ),
           );
-        else dimensions.push({ name: dName, key: { elem, key } });
-      } else dimensions.push({ name: dName, leaf: leafName(d.leaf) });
+        else dimensions.push({ name: dName, key: { elem, key }, default: d.default });
+      } else if ('leaf' in d)
+        dimensions.push({
+          name: dName,
+          leaf: leafName(d.leaf),
+          identity: d.identity === true,
+          map:
+            d.map === undefined
+              ? undefined
+              : new Map(Object.entries(d.map).map(([k, v]) => [stripModule(k), String(v)])),
+          default: d.default,
+        });
+      else dimensions.push({ name: dName, value: d.value });
     }
     groups.push({
       type: g.type,
@@ -153,9 +208,11 @@ export function parseMapping(source: string, file: string): GnmiMapping {
       dimensions,
       metrics: Object.entries(g.metrics).map(([mName, spec]) => ({
         name: mName,
-        leaf: leafName(spec.leaf),
+        leaves: (spec.sum ?? spec.mismatch ?? [spec.leaf ?? '']).map(leafName),
+        mismatch: spec.mismatch !== undefined,
         type: spec.type,
         scale: spec.scale ?? 1,
+        offset: spec.offset ?? 0,
         map: spec.map === undefined ? undefined : new Map(Object.entries(spec.map)),
       })),
     });
@@ -186,6 +243,8 @@ interface Instance {
   /** The instance path's key values, by `elem.key`. */
   readonly keys: ReadonlyMap<string, string>;
   readonly leaves: Map<string, LeafValue>;
+  /** Updated since the last collect(). */
+  fresh: boolean;
 }
 
 /** Where a full path falls under an instance pattern: the instance's keys and the relative leaf, or undefined. */
@@ -253,7 +312,9 @@ export class GnmiGroups {
         matched = true;
         const table = this.instances[gi] as Map<string, Instance>;
         let instance = table.get(where.id);
-        if (instance === undefined) table.set(where.id, (instance = { keys: where.keys, leaves: new Map() }));
+        if (instance === undefined)
+          table.set(where.id, (instance = { keys: where.keys, leaves: new Map(), fresh: true }));
+        instance.fresh = true;
         for (const [rel, value] of leaves)
           instance.leaves.set([...where.rest, ...rel].join('/'), { value, at });
       });
@@ -272,29 +333,55 @@ export class GnmiGroups {
     for (const table of this.instances) table.clear();
   }
 
-  /** The groups of one interval: one per instance with at least one usable metric. */
-  collect(resource: Resource, nowSeconds: number, intervalSeconds: number): MetricsGroup[] {
+  /**
+   * The groups of one interval: one per instance with at least one usable metric (with
+   * `fresh`, only instances updated since the last collect: a stalled stream repeats nothing).
+   * `counters`, when given, receives each group's counter hints for the rate transform (64-bit
+   * counters: gNMI carries uint64; `scale` as the mapping says).
+   */
+  collect(
+    resource: Resource,
+    nowSeconds: number,
+    intervalSeconds: number,
+    options: { fresh?: boolean; counters?: Map<MetricsGroup, Readonly<Record<string, CounterHint>>> } = {},
+  ): MetricsGroup[] {
     const out: MetricsGroup[] = [];
     this.mapping.groups.forEach((g, gi) => {
       for (const instance of (this.instances[gi] as Map<string, Instance>).values()) {
+        if (options.fresh === true && !instance.fresh) continue;
         const metrics: Metric[] = [];
+        let hints: Record<string, CounterHint> | undefined;
         for (const m of g.metrics) {
-          const leaf = instance.leaves.get(m.leaf);
-          if (leaf === undefined) continue;
-          const value = this.metricValue(m, leaf.value, g.type);
-          if (value !== undefined)
-            metrics.push({
-              metric_name: m.name,
-              metric_value: value,
-              metric_type: m.type,
-              metric_creation_timestamp: leaf.at,
-            });
+          const found = this.metricOf(m, instance, g.type);
+          if (found === undefined) continue;
+          metrics.push({
+            metric_name: m.name,
+            metric_value: found.value,
+            metric_type: m.type,
+            metric_creation_timestamp: found.at,
+          });
+          if (m.type === 'counter' && options.counters !== undefined) {
+            hints ??= {};
+            hints[m.name] =
+              m.scale === 1 || !Number.isInteger(m.scale) ? { width: 64 } : { width: 64, scale: m.scale };
+          }
         }
         if (metrics.length === 0) continue;
         const dimensions: Dimension[] = [];
         for (const d of g.dimensions) {
-          const v =
-            'key' in d ? instance.keys.get(`${d.key.elem}.${d.key.key}`) : instance.leaves.get(d.leaf)?.value;
+          let v: unknown;
+          if ('key' in d) v = instance.keys.get(`${d.key.elem}.${d.key.key}`) ?? d.default;
+          else if ('value' in d) v = d.value;
+          else {
+            v = instance.leaves.get(d.leaf)?.value;
+            if (typeof v === 'string' && (d.identity || d.map !== undefined)) v = stripModule(v);
+            if (
+              d.map !== undefined &&
+              (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint')
+            )
+              v = d.map.get(String(v)) ?? v;
+            v ??= d.default;
+          }
           // A dimension is text: a scalar as written, anything else (a container) is left out.
           const textValue =
             typeof v === 'string'
@@ -304,7 +391,7 @@ export class GnmiGroups {
                 : '';
           if (textValue !== '') dimensions.push({ dimension_name: d.name, dimension_value: textValue });
         }
-        out.push({
+        const group: MetricsGroup = {
           metrics_group_schema_version: METRICS_GROUP_SCHEMA_VERSION,
           metrics_group_type: g.type,
           metrics_group_interval: intervalSeconds,
@@ -312,15 +399,55 @@ export class GnmiGroups {
           resource,
           dimensions,
           metrics,
-        });
+        };
+        out.push(group);
+        if (hints !== undefined) options.counters?.set(group, hints);
       }
     });
+    if (options.fresh === true)
+      for (const table of this.instances) for (const i of table.values()) i.fresh = false;
     return out;
   }
 
-  private metricValue(m: MetricSpec, raw: unknown, type: string): number | bigint | undefined {
+  /** A metric's value (the sum of its leaves, scaled) and when it was sampled (the newest leaf). */
+  private metricOf(
+    m: MetricSpec,
+    instance: Instance,
+    type: string,
+  ): { value: number | bigint; at: number } | undefined {
+    let total: number | bigint | undefined;
+    let at = 0;
+    if (m.mismatch) {
+      const [a, b] = m.leaves.map((name) => instance.leaves.get(name));
+      if (a === undefined || b === undefined) return undefined;
+      const same = JSON.stringify(valueKey(a.value)) === JSON.stringify(valueKey(b.value));
+      return { value: same ? 0 : 1, at: Math.max(a.at, b.at) };
+    }
+    for (const name of m.leaves) {
+      const leaf = instance.leaves.get(name);
+      if (leaf === undefined) return undefined;
+      const v = this.leafValue(m, name, leaf.value, type);
+      if (v === undefined) return undefined;
+      at = Math.max(at, leaf.at);
+      if (total === undefined) total = v;
+      else if (typeof total === 'bigint' || typeof v === 'bigint') {
+        if (!Number.isInteger(total) || !Number.isInteger(v)) total = Number(total) + Number(v);
+        else total = BigInt(total) + BigInt(v);
+      } else total += v;
+    }
+    if (total === undefined) return undefined;
+    if (
+      typeof total === 'bigint' &&
+      total >= BigInt(Number.MIN_SAFE_INTEGER) &&
+      total <= BigInt(Number.MAX_SAFE_INTEGER)
+    )
+      total = Number(total);
+    return { value: this.scaled(m, total), at };
+  }
+
+  private leafValue(m: MetricSpec, leaf: string, raw: unknown, type: string): number | bigint | undefined {
     let v: number | bigint | undefined;
-    if (m.map !== undefined && typeof raw === 'string') v = m.map.get(raw);
+    if (m.map !== undefined && typeof raw === 'string') v = m.map.get(raw) ?? m.map.get(stripModule(raw));
     else if (typeof raw === 'number' && Number.isFinite(raw)) v = raw;
     else if (typeof raw === 'bigint') v = raw;
     else if (typeof raw === 'boolean') v = raw ? 1 : 0;
@@ -331,19 +458,24 @@ export class GnmiGroups {
     if (v === undefined) {
       this.stats.unusable++;
       this.problem(
-        `${this.mapping.name}: ${type}.${m.name} (${m.leaf}): cannot use ${JSON.stringify(typeof raw === 'bigint' ? raw.toString() : raw)}`,
+        `${this.mapping.name}: ${type}.${m.name} (${leaf}): cannot use ${JSON.stringify(typeof raw === 'bigint' ? raw.toString() : raw)}`,
       );
       return undefined;
     }
-    if (m.scale === 1) return v;
+    return v;
+  }
+
+  private scaled(m: MetricSpec, v: number | bigint): number | bigint {
+    if (m.scale === 1 && m.offset === 0) return v;
     if (
-      typeof v === 'bigint' ||
-      (m.type === 'counter' && Number.isInteger(m.scale) && Number.isSafeInteger(v))
+      m.offset === 0 &&
+      Number.isInteger(m.scale) &&
+      (typeof v === 'bigint' || (m.type === 'counter' && Number.isSafeInteger(v)))
     ) {
       const scaled = BigInt(v) * BigInt(m.scale);
       return scaled <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(scaled) : scaled;
     }
-    return v * m.scale;
+    return Number(v) * m.scale + m.offset;
   }
 }
 
@@ -351,3 +483,6 @@ export class GnmiGroups {
 export function describeInstance(g: GroupSpec): string {
   return `${g.type} at ${pathToString(g.instance)}`;
 }
+
+/** A leaf value comparable as JSON (bigints as text). */
+const valueKey = (v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);

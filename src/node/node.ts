@@ -34,8 +34,10 @@ import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PluginLoader } from '../plugins/loader.js';
 import type { SnmpSimulator } from '../sim/simulator.js';
+import { GnmiSimulator } from '../sim/gnmi-simulator.js';
 import type { SnmpEngine } from '../snmp/engine.js';
 import { SnmpEngineTelemetry } from '../snmp/engine-telemetry.js';
+import { gnmiTelemetry } from '../gnmi/stream.js';
 import type { DiscoveryStage } from '../stages/discovery-stage.js';
 import { startConfiguredSimulator, startPluginRuntime, storeSecrets } from '../stages/plugin-runtime.js';
 import type { PollingStage } from '../stages/polling-stage.js';
@@ -121,6 +123,7 @@ const DRAIN_TIMEOUT_MS = 10_000;
 interface Parts {
   roles: ReadonlySet<Role>;
   simulator: SnmpSimulator | undefined;
+  gnmiSimulator: GnmiSimulator | undefined;
   polling: PollingStage | undefined;
   discovery: DiscoveryStage | undefined;
   loader: PluginLoader;
@@ -143,6 +146,8 @@ export class PanoptesNode {
   readonly roles: ReadonlySet<Role>;
   readonly nodeId: string;
   readonly simulator: SnmpSimulator | undefined;
+  /** The simulated devices over gNMI (simulator.gnmi.enabled, `panoptes run --gnmi`). */
+  readonly gnmiSimulator: GnmiSimulator | undefined;
   readonly loader: PluginLoader;
   readonly consumers: readonly JsonlConsumer[];
   readonly influx: InfluxConsumer | undefined;
@@ -173,6 +178,7 @@ export class PanoptesNode {
   private constructor(parts: Parts) {
     this.roles = parts.roles;
     this.simulator = parts.simulator;
+    this.gnmiSimulator = parts.gnmiSimulator;
     this.pollingStage = parts.polling;
     this.discoveryStage = parts.discovery;
     this.loader = parts.loader;
@@ -287,12 +293,32 @@ export class PanoptesNode {
       simulator = started;
       stops.push({ part: 'simulator', stop: () => started.close() });
     }
+    let gnmiSimulator: GnmiSimulator | undefined;
+    const gnmi = config.simulator?.gnmi;
+    if (simulator !== undefined && gnmi?.enabled === true && config.simulator !== undefined) {
+      const started = await GnmiSimulator.start({
+        host: config.simulator.host,
+        port: gnmi.port,
+        devices: config.simulator.devices,
+        interfaces: config.simulator.interfaces,
+        startMs: simulator.startTime, // the same counters as over SNMP
+      });
+      gnmiSimulator = started;
+      stops.push({ part: 'gNMI simulator', stop: () => started.close() });
+      logger.info(
+        { address: started.address, devices: config.simulator.devices, plugins: gnmi.plugin_directories },
+        'gNMI simulator started',
+      );
+    }
 
     const runtime = await startPluginRuntime(config, {
       store,
       keys,
       logger,
       ...(simulator === undefined ? {} : { simulatorPort: simulator.port }),
+      ...(gnmiSimulator === undefined
+        ? {}
+        : { gnmiPort: gnmiSimulator.port, extraPluginDirectories: gnmi?.plugin_directories ?? [] }),
       rescanIntervalMs: config.plugins.rescan_seconds * 1000,
     });
     stops.push({ part: 'plugins and SNMP engine', stop: () => runtime.close() });
@@ -412,6 +438,7 @@ export class PanoptesNode {
     const node = new PanoptesNode({
       roles,
       simulator,
+      gnmiSimulator,
       polling,
       discovery,
       loader,
@@ -470,7 +497,7 @@ export class PanoptesNode {
   private parts(): Telemetry[] {
     const out: Telemetry[] = [this.bus];
     if (this.store instanceof RedisStore) out.push(this.store);
-    if (this.pollingStage !== undefined) out.push(this.snmpTelemetry, this.pollingStage);
+    if (this.pollingStage !== undefined) out.push(this.snmpTelemetry, gnmiTelemetry, this.pollingStage);
     if (this.discoveryStage !== undefined) out.push(this.discoveryStage);
     out.push(...this.consumers);
     if (this.influx !== undefined) out.push(this.influx);

@@ -6,6 +6,7 @@
  * The class is constructed with no arguments once per plugin file; everything a run needs comes
  * in its context.
  */
+import type { Kept } from '../actors/keeper.js';
 import type { Logger } from '../log.js';
 import type { EnrichmentGroup, MetricsGroup, PollingStatusName, Resource } from '../model/index.js';
 import type { ProfileCatalog } from '../profiles/catalog.js';
@@ -14,7 +15,7 @@ import type { CounterHint } from '../streams/counter-rate.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { PluginDefinition } from './plugin-file.js';
 
-export type { CounterHint };
+export type { CounterHint, Kept };
 
 export type PluginKind = 'discovery' | 'enrichment' | 'polling';
 
@@ -33,6 +34,15 @@ export interface PluginContext {
   readonly store: KeyValueStore;
   /** The SNMP profiles of this process (built-in and profiles.directories). */
   readonly profiles: ProfileCatalog;
+  /**
+   * What this plugin keeps open between runs for the resource (a gNMI subscription): the value
+   * `open` made on the first run, until the resource's actor closes it (the plugin no longer
+   * applies, the resource changed, the node stops). Outside a resource actor (a one-off run)
+   * it throws a NOT_IMPLEMENTED error saying so.
+   */
+  keep<T extends Kept>(open: () => T): T;
+  /** The site's default gNMI port (the simulator's, when it serves gNMI), if any. */
+  readonly gnmiPort?: number;
 }
 
 export interface DiscoveryPlugin {

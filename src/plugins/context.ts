@@ -17,6 +17,7 @@ import type { SnmpSession } from '../snmp/session.js';
 import { EnrichmentCache } from '../streams/enrichment-cache.js';
 import type { StoreKeys } from '../store/keys.js';
 import type { KeyValueStore } from '../store/store.js';
+import type { Keeper, Kept } from '../actors/keeper.js';
 import type { PluginContext } from './api.js';
 import type { PluginDefinition } from './plugin-file.js';
 
@@ -34,6 +35,8 @@ export interface ContextDependencies {
   readonly enrichmentCache?: EnrichmentCache;
   /** The SNMP profiles plugins may use. Default: none. */
   readonly profiles?: ProfileCatalog;
+  /** The gNMI port plugins use when neither they nor the resource name one (the simulator's). */
+  readonly gnmiPort?: number;
 }
 
 /**
@@ -75,7 +78,12 @@ export function storeEnrichmentLoader(
   };
 }
 
-export type ContextFactory = (plugin: PluginDefinition, signal: AbortSignal) => PluginContext;
+/** `keeper`: the resource actor's, for plugins that keep something open between runs. */
+export type ContextFactory = (
+  plugin: PluginDefinition,
+  signal: AbortSignal,
+  keeper?: Keeper,
+) => PluginContext;
 
 export function createContextFactory(deps: ContextDependencies): ContextFactory {
   const secret = async (name: string, site: string): Promise<string | undefined> =>
@@ -92,7 +100,7 @@ export function createContextFactory(deps: ContextDependencies): ContextFactory 
 
   // One child logger per plugin definition: creating one per run is measurable at 3k runs/s.
   const loggers = new WeakMap<PluginDefinition, Logger>();
-  return (plugin, signal) => {
+  return (plugin, signal, keeper) => {
     let logger = loggers.get(plugin);
     if (logger === undefined) {
       logger = deps.logger.child({ plugin: plugin.name });
@@ -132,6 +140,26 @@ export function createContextFactory(deps: ContextDependencies): ContextFactory 
         ...(plugin.snmp.maxRepetitions === undefined ? {} : { maxRepetitions: plugin.snmp.maxRepetitions }),
       });
     };
-    return { config: plugin, logger, signal, snmp, enrichment, secret, store: deps.store, profiles };
+    const keep = <T extends Kept>(open: () => T): T => {
+      if (keeper === undefined)
+        throw new PanoptesError(
+          'NOT_IMPLEMENTED',
+          `plugin ${plugin.name} keeps a connection between runs, which only a resource's actor holds ` +
+            '(panoptes run, the polling stage); it cannot run one-off',
+        );
+      return keeper.keep(open);
+    };
+    return {
+      config: plugin,
+      logger,
+      signal,
+      snmp,
+      enrichment,
+      secret,
+      store: deps.store,
+      profiles,
+      keep,
+      ...(deps.gnmiPort === undefined ? {} : { gnmiPort: deps.gnmiPort }),
+    };
   };
 }

@@ -8,7 +8,8 @@
  *
  *   /interfaces/interface[name=Gi0/i]/state/counters/{in-octets, out-octets, in-unicast-pkts,
  *        out-unicast-pkts, in-errors, out-errors, in-discards, out-discards}   ifHC* and error counters
- *   /interfaces/interface[name=Gi0/i]/state/{name, description, oper-status, admin-status, mtu}
+ *   /interfaces/interface[name=Gi0/i]/state/{name, description, type, oper-status, admin-status, mtu}
+ *   /interfaces/interface[name=Gi0/i]/ethernet/state/port-speed                ifHighSpeed as SPEED_1GB
  *   /components/component[name=Simulated CPU n]/cpu/utilization/state/instant  hrProcessorLoad
  *   /components/component[name=<sensor>]/state/temperature/instant              LM-SENSORS, Celsius
  *   /components/component[name=Physical memory]/state/memory/{available, utilized}  bytes
@@ -32,6 +33,7 @@ import {
   syntheticIfName,
   syntheticOperStatus,
   IF_MTU,
+  IF_SPEED,
 } from './synthetic.js';
 
 export interface GnmiSimulatorOptions {
@@ -89,9 +91,16 @@ export function syntheticGnmiGroups(d: number, interfaces: number, elapsedMs: nu
       leaves: {
         name,
         description: syntheticIfAlias(d, i),
+        type: 'iana-if-type:ethernetCsmacd', // ifType 6
         'oper-status': syntheticOperStatus(i) === 1 ? 'UP' : 'DOWN',
         'admin-status': 'UP',
         mtu: IF_MTU,
+      },
+    });
+    groups.push({
+      prefix: [...iface.slice(0, -1), ['ethernet', {}], ['state', {}]],
+      leaves: {
+        'port-speed': `openconfig-if-ethernet:${IF_SPEED === 1_000_000_000 ? 'SPEED_1GB' : 'SPEED_UNKNOWN'}`,
       },
     });
   }

@@ -68,6 +68,10 @@ export interface PluginRuntimeOptions {
   readonly logger: Logger;
   /** The port of a simulator this process started: the SNMP port unless snmp.port says otherwise. */
   readonly simulatorPort?: number;
+  /** The port of a gNMI simulator this process started: gNMI plugins' default port. */
+  readonly gnmiPort?: number;
+  /** Plugin directories loaded besides the configured ones (simulator.gnmi.plugin_directories). */
+  readonly extraPluginDirectories?: readonly string[];
   /** Rescan the plugin directories this often; 0 = never. */
   readonly rescanIntervalMs: number;
 }
@@ -83,7 +87,7 @@ export async function startPluginRuntime(
     decodeWorkers: config.snmp.decode_workers,
   });
   const loader = new PluginLoader({
-    directories: config.plugins.directories,
+    directories: [...config.plugins.directories, ...(options.extraPluginDirectories ?? [])],
     ...(config.plugins.builtin ? { builtinDirectory: BUILTIN_PLUGINS_DIR } : {}),
     optionalDirectories: [defaultPluginDirectory(config)],
     logger,
@@ -104,6 +108,7 @@ export async function startPluginRuntime(
       keys,
       snmp: engine,
       enrichmentCache,
+      ...(options.gnmiPort === undefined ? {} : { gnmiPort: options.gnmiPort }),
       ...(config.snmp.community === undefined ? {} : { defaultCommunity: config.snmp.community }),
       sessionDefaults: {
         ...(port === undefined ? {} : { port }),

@@ -4,6 +4,7 @@
  */
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import type { Keeper } from '../../src/actors/keeper.js';
 import type { GuardResult, PollingAgentPort, RunHandle } from '../../src/actors/polling-agent-port.js';
 import { ResourceActor } from '../../src/actors/resource-actor.js';
 import type { RunOutcome, RunStatus, RunStatusKind } from '../../src/actors/run-status.js';
@@ -24,6 +25,7 @@ interface Run {
   readonly plugin: string;
   readonly signal: AbortSignal;
   readonly outcome: Deferred<RunOutcome>;
+  readonly keeper: Keeper | undefined;
 }
 
 class StubPort implements PollingAgentPort {
@@ -73,9 +75,9 @@ class StubPort implements PollingAgentPort {
     return Promise.resolve();
   }
 
-  run(_resource: Resource, plugin: LoadedPlugin, controller: AbortController): RunHandle {
+  run(_resource: Resource, plugin: LoadedPlugin, controller: AbortController, keeper?: Keeper): RunHandle {
     const outcome = deferred<RunOutcome>();
-    this.runs.push({ plugin: plugin.definition.name, signal: controller.signal, outcome });
+    this.runs.push({ plugin: plugin.definition.name, signal: controller.signal, outcome, keeper });
     // In this stub the poll has returned as soon as its outcome is known.
     return {
       outcome: outcome.promise,
@@ -343,5 +345,93 @@ describe('ResourceActor', () => {
     await actor.whenIdle();
     expect(port.kinds('a')).toEqual(['success']);
     expect(port.released.map((x) => x.plugin)).toEqual(['a']);
+  });
+});
+
+describe('what a plugin keeps between runs (ctx.keep)', () => {
+  /** A kept value that records why it was closed. */
+  const opened: { closed: string | undefined }[] = [];
+  const open = (): { closed: string | undefined; close(reason: string): void } => {
+    const v = {
+      closed: undefined as string | undefined,
+      close(reason: string): void {
+        v.closed = reason;
+      },
+    };
+    opened.push(v);
+    return v;
+  };
+
+  /** Runs plugin `a` once at `dueAt`, opening (or reusing) what it keeps; returns the run. */
+  async function runOnce(port: StubPort, actor: ResourceActor, dueAt: number): Promise<Run> {
+    await tick(port, actor, 'a', dueAt);
+    const run = port.runs[port.runs.length - 1] as Run;
+    run.keeper?.keep(open);
+    run.outcome.resolve({ status: 'success', groups: [] });
+    await settle();
+    await actor.whenIdle();
+    return run;
+  }
+
+  it('keeps one value across runs, closes it when the resource changes, the plugin goes or the actor stops', async () => {
+    opened.length = 0;
+    const port = new StubPort();
+    const a = plugin('a');
+    const r = resource('r1');
+    const actor = await actorWith(port, [a], r);
+    const first = await runOnce(port, actor, START);
+    await runOnce(port, actor, START + PERIOD);
+    expect(opened.length).toBe(1);
+    expect(port.runs[1]?.keeper).toBe(first.keeper);
+
+    // Rediscovered as it was (a new object, a new creation time): kept.
+    actor.update(resource('r1', { resource_creation_timestamp: 1_800_000_000 }), [a]);
+    await actor.whenIdle();
+    await runOnce(port, actor, START + 2 * PERIOD);
+    expect(opened.length).toBe(1);
+    expect(opened[0]?.closed).toBeUndefined();
+
+    // A new endpoint: closed, the next run opens a new one.
+    actor.update(resource('r1', { resource_endpoint: '192.0.2.99' }), [a]);
+    await actor.whenIdle();
+    expect(opened[0]?.closed).toBe('the resource changed');
+    expect(() => first.keeper?.keep(open)).toThrow(/closed \(the resource changed\)/);
+    await runOnce(port, actor, START + 3 * PERIOD);
+    expect(opened.length).toBe(2);
+
+    // New metadata: closed too.
+    actor.update(
+      resource('r1', { resource_endpoint: '192.0.2.99', resource_metadata: { gnmi_port: '6030' } }),
+      [a],
+    );
+    await actor.whenIdle();
+    expect(opened[1]?.closed).toBe('the resource changed');
+    await runOnce(port, actor, START + 4 * PERIOD);
+
+    // The plugin no longer applies: closed.
+    actor.update(
+      resource('r1', { resource_endpoint: '192.0.2.99', resource_metadata: { gnmi_port: '6030' } }),
+      [],
+    );
+    await actor.whenIdle();
+    expect(opened[2]?.closed).toBe('the plugin no longer applies to the resource');
+
+    // The actor stops: closed.
+    actor.update(r, [a]);
+    await actor.whenIdle();
+    await runOnce(port, actor, START + 5 * PERIOD);
+    expect(opened.length).toBe(4);
+    await actor.stop();
+    expect(opened[3]?.closed).toBe('the resource is no longer polled here');
+  });
+
+  it('closes it when the plugin changes (a new version of its file)', async () => {
+    opened.length = 0;
+    const port = new StubPort();
+    const actor = await actorWith(port, [plugin('a', {}, 'v1')]);
+    await runOnce(port, actor, START);
+    actor.update(resource('r1'), [plugin('a', {}, 'v2')]);
+    await actor.whenIdle();
+    expect(opened[0]?.closed).toBe('the plugin changed');
   });
 });

@@ -24,8 +24,25 @@ describe('pollingStatusOf', () => {
     expect(pollingStatusOf(new PanoptesError(code, 'x'))).toBe(status);
   });
 
+  it.each([
+    [16, 'authFailure'],
+    [7, 'authFailure'],
+    [4, 'timeout'],
+    [12, 'missingData'],
+    [14, 'networkError'],
+    [undefined, 'networkError'],
+  ] as const)('a GNMI error of gRPC status %s -> %s', (grpcCode, status) => {
+    expect(pollingStatusOf(new PanoptesError('GNMI', 'x', { details: { grpcCode } }))).toBe(status);
+  });
+
   it('every other PanoptesError code -> internalError', () => {
-    const special = new Set<string>(['SNMP_TIMEOUT', 'SNMP_AUTH', 'SNMP_NETWORK', 'SNMP_ERROR_STATUS']);
+    const special = new Set<string>([
+      'SNMP_TIMEOUT',
+      'SNMP_AUTH',
+      'SNMP_NETWORK',
+      'SNMP_ERROR_STATUS',
+      'GNMI',
+    ]);
     const others = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => !special.has(c));
     expect(others.length).toBeGreaterThan(10);
     for (const code of others)

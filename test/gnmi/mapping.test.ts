@@ -35,6 +35,7 @@ describe('gNMI mappings', () => {
     expect(mapping.subscriptions.map((s) => s.path)).toEqual([
       '/interfaces/interface/state/counters',
       '/interfaces/interface/state',
+      '/interfaces/interface/ethernet/state',
     ]);
     expect(mapping.groups[0]?.metrics.map((m) => m.name)).toContain('bits_in');
   });
@@ -84,6 +85,17 @@ describe('gNMI mappings', () => {
     );
     groups.accept(notification(102, '/interfaces/interface[name=Ethernet1]/state', { 'oper-status': 'UP' }));
     groups.accept(notification(103, '/interfaces/interface[name=Ethernet1]/state', { mtu: 'jumbo' }));
+    groups.accept(
+      notification(104, '/interfaces/interface[name=Ethernet1]/ethernet/state', {
+        'port-speed': 'openconfig-if-ethernet:SPEED_10GB',
+      }),
+    );
+    groups.accept(
+      notification(104, '/interfaces/interface[name=Ethernet1]/state', {
+        type: 'iana-if-type:ethernetCsmacd',
+        'admin-status': 'UP',
+      }),
+    );
     const out = groups.collect(resource, 110, 10);
     expect(out).toHaveLength(2);
     const e1 = out.find((g) => g.dimensions[0]?.dimension_value === 'Ethernet1');
@@ -103,15 +115,43 @@ describe('gNMI mappings', () => {
         metric_creation_timestamp: 100,
       },
       { metric_name: 'oper_state', metric_value: 1, metric_type: 'gauge', metric_creation_timestamp: 102 },
+      { metric_name: 'admin_state', metric_value: 1, metric_type: 'gauge', metric_creation_timestamp: 104 },
+      {
+        metric_name: 'oper_admin_state_mismatch',
+        metric_value: 0,
+        metric_type: 'gauge',
+        metric_creation_timestamp: 104,
+      },
+      {
+        metric_name: 'configured_speed',
+        metric_value: 10_000_000_000,
+        metric_type: 'gauge',
+        metric_creation_timestamp: 104,
+      },
+    ]);
+    // The speed and type by their identities' names, without module prefixes; what a target
+    // does not send is <not set>, as the SNMP plugin writes it.
+    expect(e1?.dimensions).toEqual([
+      { dimension_name: 'interface_name', dimension_value: 'Ethernet1' },
+      { dimension_name: 'description', dimension_value: 'Ethernet1' },
+      { dimension_name: 'media_type', dimension_value: 'ethernetCsmacd' },
+      { dimension_name: 'port_speed', dimension_value: '10000000000' },
+      { dimension_name: 'configured_speed', dimension_value: '10000000000' },
+      { dimension_name: 'parent_interface_name', dimension_value: '<not set>' },
+      { dimension_name: 'parent_interface_media_type', dimension_value: '<not set>' },
+      { dimension_name: 'parent_interface_port_speed', dimension_value: '<not set>' },
+      { dimension_name: 'parent_interface_configured_speed', dimension_value: '<not set>' },
     ]);
     expect(e1).toMatchObject({
       metrics_group_type: 'interface',
       metrics_group_interval: 10,
       metrics_group_creation_timestamp: 110,
     });
-    expect(e2?.dimensions).toEqual([
+    expect(e2?.dimensions.slice(0, 4)).toEqual([
       { dimension_name: 'interface_name', dimension_value: 'Ethernet2' },
       { dimension_name: 'alias', dimension_value: 'uplink' },
+      { dimension_name: 'description', dimension_value: 'Ethernet2' },
+      { dimension_name: 'media_type', dimension_value: '<not set>' },
     ]);
     expect(e2?.metrics.find((m) => m.metric_name === 'bits_in')?.metric_value).toBe(
       18446744073709551615n * 8n,

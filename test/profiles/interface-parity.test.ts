@@ -85,6 +85,9 @@ async function pollWith(
     secret: () => Promise.resolve(undefined),
     store: {} as KeyValueStore,
     profiles: new ProfileCatalog([]),
+    keep: () => {
+      throw new Error('the interface plugin keeps nothing between runs');
+    },
   };
   const result = await new InterfacePollingPlugin().poll(ctx, resource);
   return { result, warnings: records.filter((r) => r.level >= 40).map((r) => r.msg) };

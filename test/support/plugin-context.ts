@@ -3,6 +3,7 @@
  * [options] values and [main] settings laid over it), a capture logger, an SNMP session the test
  * gives (the in-memory session, usually), the enrichment lookup the test gives, no secrets.
  */
+import { Keeper } from '../../src/actors/keeper.js';
 import { readFileSync } from 'node:fs';
 import type { EnrichmentGroup } from '../../src/model/index.js';
 import type { PluginContext } from '../../src/plugins/api.js';
@@ -44,6 +45,7 @@ export function testPluginContext(pluginFile: string, options: TestContextOption
   const { logger, records } = captureLogger();
   let asked = 0;
   const { session } = options;
+  const keeper = new Keeper(`${config.name} in a test`);
   const ctx: PluginContext = {
     config,
     logger,
@@ -57,6 +59,7 @@ export function testPluginContext(pluginFile: string, options: TestContextOption
     enrichment:
       options.enrichment ?? ((): Promise<EnrichmentGroup | undefined> => Promise.resolve(undefined)),
     secret: () => Promise.resolve(undefined),
+    keep: (open) => keeper.keep(open),
     store: {} as KeyValueStore,
     profiles: options.profiles ?? new ProfileCatalog([]),
   };

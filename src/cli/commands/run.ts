@@ -59,6 +59,22 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
     io.err(`panoptes ${command}: ${e.message} [${e.code}]\n`);
     return e.code === 'USAGE' ? EXIT.USAGE : EXIT.FAILED;
   }
+  if (options.gnmi === true) {
+    if (config.simulator === undefined) {
+      io.err(
+        `panoptes ${command}: --gnmi serves the simulator's devices over gNMI: ${config.file} has no simulator section\n`,
+      );
+      return EXIT.USAGE;
+    }
+    const gnmi = config.simulator.gnmi;
+    config = {
+      ...config,
+      simulator: {
+        ...config.simulator,
+        gnmi: { enabled: true, port: gnmi?.port ?? 0, plugin_directories: gnmi?.plugin_directories ?? [] },
+      },
+    };
+  }
   // Served from the start: while the node waits for Redis or Kafka, /readyz says what it waits for.
   const startup = new NodeStartup(io.logger);
   let node: PanoptesNode | undefined;
@@ -99,6 +115,8 @@ export async function runPipeline(options: RunCliOptions, signal: AbortSignal, i
     io.err(`panoptes ${command}: ${e.message} [${e.code}]\n`);
     return e.code === 'USAGE' ? EXIT.USAGE : EXIT.FAILED;
   }
+  if (pipeline.gnmiSimulator !== undefined)
+    io.out(`gnmi: simulated devices streaming on ${pipeline.gnmiSimulator.address}\n`);
   if (pipeline.liveConsole !== undefined) io.out(`console: ${pipeline.liveConsole.url}\n`);
   else if (config.console?.port !== undefined && pipeline.roles.has('consumer'))
     io.out('console: not started (the log says why)\n');

@@ -52,6 +52,10 @@ export function registerRun(program: Command, setExitCode: (code: number) => voi
     )
     .option('--out <file.jsonl>', 'also write every published metrics group to this file, one JSON per line')
     .option(
+      '--gnmi',
+      "also serve the simulator's devices over gNMI and load simulator.gnmi.plugin_directories (npm start -- --gnmi)",
+    )
+    .option(
       '--metrics-port <port>',
       'serve Prometheus /metrics and /healthz on PORT of metrics.listen_host (default 127.0.0.1)',
       parsePortOption,
@@ -69,7 +73,8 @@ Logs are JSON lines on stderr (PANOPTES_LOG_LEVEL=debug|info|warn|error, default
 Exit status: 0 after --for or a signal; 1 invalid configuration or a stage that cannot start; 2 usage.
 
 Examples:
-  panoptes run --config examples/quickstart/site.yaml --for 60 --out metrics.jsonl`,
+  panoptes run --config examples/quickstart/site.yaml --for 60 --out metrics.jsonl
+  panoptes run --config examples/quickstart/site.yaml --gnmi   # SNMP and gNMI side by side`,
     )
     .action(action(undefined, setExitCode));
 }
