@@ -34,7 +34,7 @@ import { PanoptesError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PluginLoader } from '../plugins/loader.js';
 import type { SnmpSimulator } from '../sim/simulator.js';
-import { GnmiSimulator } from '../sim/gnmi-simulator.js';
+import type { GnmiSimulator } from '../sim/gnmi-simulator.js';
 import type { SnmpEngine } from '../snmp/engine.js';
 import { SnmpEngineTelemetry } from '../snmp/engine-telemetry.js';
 import { gnmiTelemetry } from '../gnmi/stream.js';
@@ -296,6 +296,8 @@ export class PanoptesNode {
     let gnmiSimulator: GnmiSimulator | undefined;
     const gnmi = config.simulator?.gnmi;
     if (simulator !== undefined && gnmi?.enabled === true && config.simulator !== undefined) {
+      // Loaded only when asked for: gRPC is not needed by a node that does not serve gNMI.
+      const { GnmiSimulator } = await import('../sim/gnmi-simulator.js');
       const started = await GnmiSimulator.start({
         host: config.simulator.host,
         port: gnmi.port,
