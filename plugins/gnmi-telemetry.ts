@@ -8,7 +8,8 @@
  * (plugins/gnmi/*.yaml: the `interface` group from OpenConfig interfaces, cpu / memory /
  * environment from OpenConfig components), with 64-bit counter hints for the plugin's
  * [transforms] rates. The first run of a stream waits (up to 10 s or the timeout) for the
- * target's initial values, so the first interval is not empty.
+ * target's initial values, so the first interval is not empty; later runs wait up to a quarter
+ * of the interval for a sample due just after their slot.
  *
  * Where the target is, per resource: `resource_endpoint`, port from the resource's metadata
  * `gnmi_port`, else the option `port`, else the site's default (the simulator's gNMI port),
