@@ -39,7 +39,12 @@ import type { SnmpEngine } from '../snmp/engine.js';
 import { SnmpEngineTelemetry } from '../snmp/engine-telemetry.js';
 import { gnmiTelemetry } from '../gnmi/stream.js';
 import type { DiscoveryStage } from '../stages/discovery-stage.js';
-import { startConfiguredSimulator, startPluginRuntime, storeSecrets } from '../stages/plugin-runtime.js';
+import {
+  startConfiguredSimulator,
+  startConfiguredGnmiSimulator,
+  startPluginRuntime,
+  storeSecrets,
+} from '../stages/plugin-runtime.js';
 import type { PollingStage } from '../stages/polling-stage.js';
 import { storeKeys } from '../store/keys.js';
 import { RedisStore } from '../store/redis-store.js';
@@ -293,25 +298,11 @@ export class PanoptesNode {
       simulator = started;
       stops.push({ part: 'simulator', stop: () => started.close() });
     }
-    let gnmiSimulator: GnmiSimulator | undefined;
     const gnmi = config.simulator?.gnmi;
-    if (simulator !== undefined && gnmi?.enabled === true && config.simulator !== undefined) {
-      // Loaded only when asked for: gRPC is not needed by a node that does not serve gNMI.
-      const { GnmiSimulator } = await import('../sim/gnmi-simulator.js');
-      const started = await GnmiSimulator.start({
-        host: config.simulator.host,
-        port: gnmi.port,
-        devices: config.simulator.devices,
-        interfaces: config.simulator.interfaces,
-        startMs: simulator.startTime, // the same counters as over SNMP
-      });
-      gnmiSimulator = started;
-      stops.push({ part: 'gNMI simulator', stop: () => started.close() });
-      logger.info(
-        { address: started.address, devices: config.simulator.devices, plugins: gnmi.plugin_directories },
-        'gNMI simulator started',
-      );
-    }
+    const gnmiSimulator =
+      simulator === undefined ? undefined : await startConfiguredGnmiSimulator(config, simulator, logger);
+    if (gnmiSimulator !== undefined)
+      stops.push({ part: 'gNMI simulator', stop: () => gnmiSimulator.close() });
 
     const runtime = await startPluginRuntime(config, {
       store,

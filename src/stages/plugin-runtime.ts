@@ -13,6 +13,7 @@ import type { ContextFactory } from '../plugins/context.js';
 import { PluginLoader } from '../plugins/loader.js';
 import { ProfileCatalog } from '../profiles/catalog.js';
 import { SnmpSimulator } from '../sim/simulator.js';
+import type { GnmiSimulator } from '../sim/gnmi-simulator.js';
 import { SnmpEngine } from '../snmp/engine.js';
 import { EnrichmentCache } from '../streams/enrichment-cache.js';
 import type { StoreKeys } from '../store/keys.js';
@@ -49,6 +50,32 @@ export async function startConfiguredSimulator(config: SiteConfig, logger: Logge
     'SNMP simulator started',
   );
   return simulator;
+}
+
+/**
+ * Starts the simulator's gNMI side when the configuration turns it on (simulator.gnmi.enabled),
+ * on the SNMP side's clock; undefined when it is off. gRPC loads only then.
+ */
+export async function startConfiguredGnmiSimulator(
+  config: SiteConfig,
+  snmp: SnmpSimulator,
+  logger: Logger,
+): Promise<GnmiSimulator | undefined> {
+  const sim = config.simulator;
+  if (sim?.gnmi?.enabled !== true) return undefined;
+  const { GnmiSimulator } = await import('../sim/gnmi-simulator.js');
+  const started = await GnmiSimulator.start({
+    host: sim.host,
+    port: sim.gnmi.port,
+    devices: sim.devices,
+    interfaces: sim.interfaces,
+    startMs: snmp.startTime, // the same counters as over SNMP
+  });
+  logger.info(
+    { address: started.address, devices: sim.devices, plugins: sim.gnmi.plugin_directories },
+    'gNMI simulator started',
+  );
+  return started;
 }
 
 export interface PluginRuntime {

@@ -13,6 +13,7 @@
  * still printed) or when the configuration or resources are invalid, 2 for a usage error.
  */
 import { writeFile } from 'node:fs/promises';
+import { Keeper } from '../../actors/keeper.js';
 import { PollingAgent } from '../../actors/polling-agent.js';
 import { outcomePollingStatus } from '../../actors/run-status.js';
 import { loadSiteConfig } from '../../config/site-config.js';
@@ -29,7 +30,12 @@ import {
 } from '../../model/index.js';
 import type { MetricsGroup, PollingStatusName, Resource } from '../../model/index.js';
 import type { LoadedPlugin } from '../../plugins/loader.js';
-import { startConfiguredSimulator, startPluginRuntime, storeSecrets } from '../../stages/plugin-runtime.js';
+import {
+  startConfiguredGnmiSimulator,
+  startConfiguredSimulator,
+  startPluginRuntime,
+  storeSecrets,
+} from '../../stages/plugin-runtime.js';
 import { CounterHistory } from '../../streams/counter-rate.js';
 import { applyRateTransforms } from '../../streams/rate-transform.js';
 import { storeKeys } from '../../store/keys.js';
@@ -78,16 +84,25 @@ export async function runPoll(
     const keys = storeKeys(config.store.key_prefix);
     await storeSecrets(config, store, keys);
     let simulatorPort: number | undefined;
+    let gnmiPort: number | undefined;
     if (config.simulator !== undefined) {
       const simulator = await startConfiguredSimulator(config, log);
       cleanups.push(() => simulator.close());
       simulatorPort = simulator.port;
+      const gnmi = await startConfiguredGnmiSimulator(config, simulator, log);
+      if (gnmi !== undefined) {
+        cleanups.push(() => gnmi.close());
+        gnmiPort = gnmi.port;
+      }
     }
     const runtime = await startPluginRuntime(config, {
       store,
       keys,
       logger: log,
       ...(simulatorPort === undefined ? {} : { simulatorPort }),
+      ...(gnmiPort === undefined
+        ? {}
+        : { gnmiPort, extraPluginDirectories: config.simulator?.gnmi?.plugin_directories ?? [] }),
       rescanIntervalMs: 0,
     });
     cleanups.push(() => runtime.close());
@@ -112,6 +127,12 @@ export async function runPoll(
     let groupsPrinted = 0;
     let runCount = 0;
     const histories = new Map<string, CounterHistory>();
+    // What plugins keep between runs (a gNMI stream), per resource and plugin, as an actor would.
+    const keepers = new Map<string, Keeper>();
+    cleanups.push(() => {
+      for (const k of keepers.values()) k.close('panoptes poll is done');
+      return Promise.resolve();
+    });
     const print = (groups: readonly MetricsGroup[]): void => {
       for (const g of groups) io.out(`${stringifyJson(metricsGroupToJson(g))}\n`);
       groupsPrinted += groups.length;
@@ -141,12 +162,15 @@ export async function runPoll(
       for (const resource of doc.items) {
         for (const p of matching(resource, 'polling')) {
           const def = p.definition;
-          const outcome = await agent.run(resource, p, new AbortController()).outcome;
+          const key = `${resource.resource_id}\u0000${def.name}`;
+          let keeper = keepers.get(key);
+          if (keeper === undefined)
+            keepers.set(key, (keeper = new Keeper(`${def.name} on ${resource.resource_id}`, log)));
+          const outcome = await agent.run(resource, p, new AbortController(), keeper).outcome;
           runCount++;
           const status: PollingStatusName = outcomePollingStatus(outcome);
           let groups: readonly MetricsGroup[] = [];
           if (outcome.status === 'success') {
-            const key = `${resource.resource_id}\u0000${def.name}`;
             const history = histories.get(key) ?? new CounterHistory();
             histories.set(key, history);
             groups = applyRateTransforms({
