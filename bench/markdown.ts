@@ -464,6 +464,26 @@ function federationSection(r: ResultsFile): string {
   return out.join('\n');
 }
 
+/** gNMI beside SNMP: one column per protocol, the ratio to SNMP beside each figure. */
+function gnmiSection(r: ResultsFile): string {
+  const all = subjects(r);
+  const snmp = all.find((s) => s.startsWith('SNMP'));
+  const gnmi = all.find((s) => s.startsWith('gNMI'));
+  const metrics = [...new Set(r.rows.map((x) => x.metric))];
+  const rows = metrics.map((m) => {
+    const g = gnmi === undefined ? undefined : value(r, gnmi, m);
+    const s = snmp === undefined ? undefined : value(r, snmp, m);
+    const unit = r.rows.find((x) => x.metric === m)?.unit ?? '';
+    const ratio = g !== undefined && s !== undefined && s !== 0 ? `${(g / s).toFixed(2)}x` : '';
+    return [`${m} (${unit})`, num(g), num(s), ratio];
+  });
+  return [
+    source(r, 'gnmi'),
+    '',
+    table(['', gnmi ?? 'gNMI', snmp ?? 'SNMP', 'gNMI / SNMP'], rows, ['l', 'r', 'r', 'r']),
+  ].join('\n');
+}
+
 const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   dsl: dslSection,
   actors: actorsSection,
@@ -477,6 +497,7 @@ const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {
   walk: walkSection,
   checkpoint: checkpointSection,
   federation: federationSection,
+  gnmi: gnmiSection,
 };
 
 export interface MarkdownOptions {

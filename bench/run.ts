@@ -12,6 +12,8 @@
  *   npm run bench -- checkpoint   the Redis checkpoint of counter history, at 20,000 devices
  *   npm run bench -- federation   4 edge processes forwarding into one central cluster, an outage,
  *                                 and the sizing of a fleet of 100 sites from the figures
+ *   npm run bench -- gnmi         1,000 devices x 24 interfaces every 10 s streamed over gNMI,
+ *                                 beside the same fleet polled over SNMP
  * Each prints its table (ratios to its reference subject) and writes bench/results/<name>.json;
  * then the SVG charts in bench/charts/ and the figures in BENCHMARKS.md are written again from
  * every results file. A progress bar
@@ -28,6 +30,7 @@ import { main as consumer } from './consumer.bench.js';
 import { main as deviceMetrics } from './device-metrics.bench.js';
 import { main as dsl } from './dsl.bench.js';
 import { main as federation } from './federation.bench.js';
+import { main as gnmi } from './gnmi.bench.js';
 import { main as markdown } from './markdown.js';
 import { main as pipeline } from './pipeline.bench.js';
 import { main as snmp } from './snmp.bench.js';
@@ -59,6 +62,7 @@ const BENCHES: Readonly<Record<string, (o: BenchOptions) => void | Promise<void>
   compare: (o) => compare(o),
   checkpoint: () => checkpoint(),
   federation: (o) => federation(o),
+  gnmi: (o) => gnmi(o),
 };
 
 /** Run only when named: an hour by default. */
