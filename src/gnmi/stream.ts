@@ -66,19 +66,21 @@ export interface GnmiStreamStats {
   unusable: number;
 }
 
+const zeroStats = (): GnmiStreamStats => ({
+  subscribes: 0,
+  reconnects: 0,
+  notifications: 0,
+  updates: 0,
+  malformed: 0,
+  unmatched: 0,
+  unusable: 0,
+});
+
 /** The gNMI streams of this process, for the node's /metrics (one process, one set of totals). */
 class GnmiTotals implements Telemetry {
   open = 0;
   streaming = 0;
-  readonly totals: GnmiStreamStats = {
-    subscribes: 0,
-    reconnects: 0,
-    notifications: 0,
-    updates: 0,
-    malformed: 0,
-    unmatched: 0,
-    unusable: 0,
-  };
+  readonly totals: GnmiStreamStats = zeroStats();
 
   metrics(): MetricSample[] {
     const t = this.totals;
@@ -120,15 +122,7 @@ export interface Collected {
 }
 
 export class GnmiStream {
-  readonly stats: GnmiStreamStats = {
-    subscribes: 0,
-    reconnects: 0,
-    notifications: 0,
-    updates: 0,
-    malformed: 0,
-    unmatched: 0,
-    unusable: 0,
-  };
+  readonly stats: GnmiStreamStats = zeroStats();
   /** The mappings' groups as one (an update no mapping takes is counted once). */
   private readonly groups: GnmiGroups;
   private readonly subscriptions: SubscriptionSpec[];
