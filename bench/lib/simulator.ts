@@ -15,13 +15,15 @@ export interface SimulatorProcess {
   readonly host: string;
   /** Its port, or the first device's with `--port-per-device`. */
   readonly port: number;
+  /** The gNMI port, when started with `--gnmi-port`. */
+  readonly gnmiPort?: number;
   /** What it wrote on stderr so far (its stats line once stopped). */
   readonly stderr: () => string;
 }
 
 /**
  * Starts `panoptes simulate --port 0 ARGS...` and resolves once it prints its listening line
- * (at most 30 s).
+ * (at most 30 s), and with `--gnmi-port` its gNMI listening line too.
  */
 export function startSimulator(args: readonly string[]): Promise<SimulatorProcess> {
   return spawnSimulator([CLI, 'simulate', '--port', '0', ...args]);
@@ -58,6 +60,7 @@ export function startHealthSimulator(devices: number, interfaces: number): Promi
 }
 
 function spawnSimulator(argv: readonly string[]): Promise<SimulatorProcess> {
+  const gnmi = argv.includes('--gnmi-port');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,9 +75,16 @@ function spawnSimulator(argv: readonly string[]): Promise<SimulatorProcess> {
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const m = /listening on ([\d.]+):(\d+)/.exec(out);
-      if (m !== null) {
+      const g = /gnmi listening on [\d.]+:(\d+)/.exec(out);
+      if (m !== null && (!gnmi || g !== null)) {
         clearTimeout(timer);
-        resolve({ child, host: m[1] ?? '127.0.0.1', port: Number(m[2]), stderr: () => err });
+        resolve({
+          child,
+          host: m[1] ?? '127.0.0.1',
+          port: Number(m[2]),
+          ...(g === null ? {} : { gnmiPort: Number(g[1]) }),
+          stderr: () => err,
+        });
       }
     });
     child.once('exit', (code) => {

@@ -41,6 +41,7 @@ const SECTIONS = [
   'walk',
   'checkpoint',
   'federation',
+  'gnmi',
   'soak',
 ];
 
@@ -256,6 +257,28 @@ describe('BENCHMARKS.md figures', () => {
     expect(text).toMatch(cell('gzip upstream per site', '3 MiB/s'));
     expect(text).toMatch(cell('spool per site for a 4-hour outage', '40.5 GiB'));
     expect(text.indexOf('**measured**')).toBeLessThan(text.indexOf('**100 sites x 10,000 devices at 60 s**'));
+  });
+
+  it('writes the gnmi section: gNMI and SNMP side by side with the ratio', async () => {
+    const file = page();
+    const gnmi = 'gNMI, 1000 devices x 24 interfaces, 10 s';
+    const snmpSubject = 'SNMP, 1000 devices x 24 interfaces, 10 s';
+    const rows = [
+      [gnmi, 'CPU per device and interval', 6, 'ms'],
+      [snmpSubject, 'CPU per device and interval', 4, 'ms'],
+      [gnmi, 'interface groups per CPU-second', 3000, 'per CPU-second'],
+      [snmpSubject, 'interface groups per CPU-second', 6000, 'per CPU-second'],
+    ].map(([subject, metric, value, unit]) => ({ bench: 'gnmi', subject, metric, value, unit }));
+    writeFileSync(
+      join(dir, 'gnmi.json'),
+      JSON.stringify({ bench: 'gnmi', machine: MACHINE, notes: {}, rows }),
+    );
+    expect(await main({ resultsDir: dir, file, log: () => {} })).toEqual(['gnmi']);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/\| CPU per device and interval \(ms\) +\| +6 \| +4 \| +1\.50x \|/);
+    expect(text).toMatch(
+      /\| interface groups per CPU-second \(per CPU-second\) +\| +3,000 \| +6,000 \| +0\.50x \|/,
+    );
   });
 
   it('bytesText: binary units from B to TiB', () => {
