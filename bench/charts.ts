@@ -13,6 +13,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_DECODE_WORKERS } from '../src/snmp/engine.js';
+import { GNMI_REFERENCE, GNMI_SUBJECTS } from './gnmi.bench.js';
 import { RESULTS_DIR } from './lib/report.js';
 import type { BenchRow, MachineInfo } from './lib/report.js';
 import { barChart, lineChart } from './lib/svg.js';
@@ -291,6 +292,26 @@ const CHARTS: readonly ChartSpec[] = [
         subtitle: subtitle(results.machine),
         unit: 'metrics per CPU-second (Kafka → parse, validate, line protocol → write)',
         bars: rows.map((r) => ({ label: CONSUMER_SUBJECTS[r.subject] ?? r.subject, value: r.value })),
+      });
+    },
+  },
+  {
+    file: 'gnmi-cpu-per-interface-sample.svg',
+    bench: 'gnmi',
+    render: (results, log) => {
+      const metric = 'CPU per interface sample';
+      const rows = metricRows(results, metric);
+      if (rows.length === 0) return missingMetric(log, 'gnmi-cpu-per-interface-sample.svg', results, metric);
+      return barChart({
+        title: 'gNMI beside SNMP: CPU per interface sample (lower is better)',
+        subtitle: subtitle(results.machine),
+        unit: `CPU ${displayUnit(rows[0]?.unit ?? '')} per interface group with its rates, client process only`,
+        bars: rows.map((r) => ({
+          label: r.subject,
+          value: r.value,
+          highlight: r.subject === GNMI_SUBJECTS['gnmi-json']?.label,
+        })),
+        referenceLabel: GNMI_REFERENCE,
       });
     },
   },

@@ -38,7 +38,6 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { syntheticGnmiGroups } from '../src/sim/gnmi-simulator.js';
 import type { SubjectResult, SubjectTask } from './gnmi-subject.js';
 import type { BenchRow } from './lib/report.js';
 import { printTable, writeResults } from './lib/report.js';
@@ -58,21 +57,27 @@ interface SubjectSpec {
 export const GNMI_SUBJECTS: Readonly<Record<string, SubjectSpec>> = {
   'gnmi-json': { label: 'gNMI JSON_IETF', kind: 'gnmi', encoding: 'JSON_IETF' },
   'gnmi-proto': { label: 'gNMI PROTO', kind: 'gnmi', encoding: 'PROTO' },
+  /** JSON_IETF, every stream over one connection. */
   'gnmi-shared': {
-    label: 'gNMI JSON_IETF, one connection',
+    label: 'gNMI one connection',
     kind: 'gnmi',
     encoding: 'JSON_IETF',
     sharedConnection: true,
   },
-  'gnmi-plugin': { label: 'gNMI JSON_IETF, gnmi-telemetry plugin', kind: 'gnmi-plugin', encoding: 'JSON_IETF' },
+  /** JSON_IETF through the gnmi-telemetry plugin run by a PollingAgent. */
+  'gnmi-plugin': { label: 'gNMI plugin', kind: 'gnmi-plugin', encoding: 'JSON_IETF' },
   snmp: { label: 'SNMP', kind: 'snmp' },
 };
+
+const DEFAULT_SUBJECTS = 'gnmi-json,gnmi-proto,gnmi-plugin,snmp';
 
 /** The reference subject of the tables. */
 export const GNMI_REFERENCE = 'SNMP';
 
 /** What one sample of one device holds over gNMI: updates (by encoding) and leaf values. */
-function gnmiSampleShape(interfaces: number): { leaves: number; containers: number } {
+async function gnmiSampleShape(interfaces: number): Promise<{ leaves: number; containers: number }> {
+  // Loaded here: the report (markdown.ts) imports this module and needs no gRPC.
+  const { syntheticGnmiGroups } = await import('../src/sim/gnmi-simulator.js');
   const groups = syntheticGnmiGroups(1, interfaces, 0).filter((g) => g.prefix[0]?.[0] === 'interfaces');
   return {
     containers: groups.length,
@@ -171,13 +176,13 @@ export async function main(options: { quick?: boolean; progress?: (t: string) =>
   const devices = positive('GNMI_BENCH_DEVICES', 1000);
   const intervals = positive('GNMI_BENCH_INTERVALS', options.quick === true ? 2 : 6);
   const intervalSeconds = positive('GNMI_BENCH_INTERVAL', 10);
-  const names = (process.env['GNMI_BENCH_SUBJECTS'] ?? 'gnmi-json,gnmi-proto,snmp').split(',');
+  const names = (process.env['GNMI_BENCH_SUBJECTS'] ?? DEFAULT_SUBJECTS).split(',');
   const unknown = names.filter((n) => !Object.hasOwn(GNMI_SUBJECTS, n));
   if (unknown.length > 0)
     throw new Error(
       `GNMI_BENCH_SUBJECTS: unknown ${unknown.join(', ')} (known: ${Object.keys(GNMI_SUBJECTS).join(', ')})`,
     );
-  const shape = gnmiSampleShape(INTERFACES);
+  const shape = await gnmiSampleShape(INTERFACES);
   const sim = await startSimulator(['--synthetic', `${devices}:${INTERFACES}`, '--gnmi-port', '0']);
   const rows: BenchRow[] = [];
   try {

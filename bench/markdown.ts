@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { readResults, SNMP_SUBJECTS, soakSamples, subtitle, thinSamples } from './charts.js';
 import type { ResultsFile } from './charts.js';
+import { GNMI_REFERENCE } from './gnmi.bench.js';
 import { RESULTS_DIR } from './lib/report.js';
 import { STARTUP_GOAL_MS } from './startup.bench.js';
 import { WALK_CLI_GOAL } from './walk.bench.js';
@@ -464,24 +465,58 @@ function federationSection(r: ResultsFile): string {
   return out.join('\n');
 }
 
-/** gNMI beside SNMP: one column per protocol, the ratio to SNMP beside each figure. */
+/**
+ * The gnmi run: every figure of every subject, the gNMI subjects' ratios to SNMP's beside them,
+ * then the figure that compares (CPU per interface sample).
+ */
 function gnmiSection(r: ResultsFile): string {
   const all = subjects(r);
-  const snmp = all.find((s) => s.startsWith('SNMP'));
-  const gnmi = all.find((s) => s.startsWith('gNMI'));
+  const snmp = all.find((s) => s.startsWith(GNMI_REFERENCE));
+  const others = all.filter((s) => s !== snmp);
+  const shown = snmp === undefined ? others : [...others, snmp];
   const metrics = [...new Set(r.rows.map((x) => x.metric))];
-  const rows = metrics.map((m) => {
-    const g = gnmi === undefined ? undefined : value(r, gnmi, m);
-    const s = snmp === undefined ? undefined : value(r, snmp, m);
-    const unit = r.rows.find((x) => x.metric === m)?.unit ?? '';
-    const ratio = g !== undefined && s !== undefined && s !== 0 ? `${(g / s).toFixed(2)}x` : '';
-    return [`${m} (${unit})`, num(g), num(s), ratio];
-  });
-  return [
+  const unit = (m: string): string => r.rows.find((x) => x.metric === m)?.unit ?? '';
+  const ratio = (s: string, m: string): string => {
+    const a = value(r, s, m);
+    const b = snmp === undefined ? undefined : value(r, snmp, m);
+    return a === undefined || b === undefined || b === 0 ? '' : `${(a / b).toFixed(2)}x`;
+  };
+  const ratios = snmp === undefined ? [] : others;
+  const rows = metrics.map((m) => [
+    `${m} (${unit(m)})`,
+    ...shown.map((s) => num(value(r, s, m))),
+    ...ratios.map((s) => ratio(s, m)),
+  ]);
+  const out = [
     source(r, 'gnmi'),
     '',
-    table(['', gnmi ?? 'gNMI', snmp ?? 'SNMP', 'gNMI / SNMP'], rows, ['l', 'r', 'r', 'r']),
-  ].join('\n');
+    table(['', ...shown, ...ratios.map((s) => `${s} / ${GNMI_REFERENCE}`)], rows, [
+      'l',
+      ...shown.map(() => 'r' as const),
+      ...ratios.map(() => 'r' as const),
+    ]),
+  ];
+  const ref = snmp === undefined ? undefined : value(r, snmp, 'CPU per interface sample');
+  const lines: string[] = [];
+  for (const s of others) {
+    const cpu = value(r, s, 'CPU per interface sample');
+    if (cpu === undefined || ref === undefined || ref === 0) continue;
+    lines.push(
+      `- ${s}: ${num(cpu)} CPU µs per interface sample against SNMP's ${num(ref)}, ` +
+        `${(cpu / ref).toFixed(2)}x; ${num(value(r, s, 'updates per CPU-second'))} updates ` +
+        `(${num(value(r, s, 'leaf values per CPU-second'))} leaf values) per CPU-second.`,
+    );
+  }
+  if (lines.length > 0 && snmp !== undefined) {
+    out.push(
+      '',
+      ...lines,
+      `- SNMP: ${num(value(r, snmp, 'updates per CPU-second'))} varbinds per CPU-second. An ` +
+        'interface sample is one `interface` group with its eight rates, for one device and ' +
+        'interval: the figure that compares.',
+    );
+  }
+  return out.join('\n');
 }
 
 const SECTIONS: Readonly<Record<string, (r: ResultsFile) => string>> = {

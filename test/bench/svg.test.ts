@@ -402,11 +402,12 @@ describe('charts main', () => {
       join(chartsDir, 'snmp-cpu-per-varbind.svg'),
       join(chartsDir, 'pipeline-throughput.svg'),
     ]);
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toContain('dsl.svg');
     expect(lines[0]).toContain('resources_per_cpu_second');
     expect(lines[1]).toContain(join(dir, 'consumer.json'));
-    expect(lines[2]).toContain(join(dir, 'soak.json'));
+    expect(lines[2]).toContain(join(dir, 'gnmi.json'));
+    expect(lines[3]).toContain(join(dir, 'soak.json'));
 
     const snmp = readFileSync(join(chartsDir, 'snmp-cpu-per-varbind.svg'), 'utf8');
     expect(wellFormedProblems(snmp)).toEqual([]);
