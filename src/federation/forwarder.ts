@@ -87,6 +87,11 @@ export interface ForwarderStats {
   dropped: number;
   /** Records delivered twice: a publish that timed out and was delivered after all. */
   duplicates: number;
+  /**
+   * Records counted in `dropped` that were delivered after all: a probe's record, which the
+   * bound may drop while the probe is in flight, acknowledged in time.
+   */
+  droppedDelivered: number;
   /** Upstream publishes that failed or timed out. */
   sendFailures: number;
   /** Local records without a value (tombstones), not forwarded. */
@@ -108,6 +113,7 @@ export class Forwarder implements Telemetry {
     spooled: 0,
     dropped: 0,
     duplicates: 0,
+    droppedDelivered: 0,
     sendFailures: 0,
     skipped: 0,
     bytes: 0,
@@ -343,7 +349,7 @@ export class Forwarder implements Telemetry {
         spool.sending(undefined);
       }
       if (sent > 0) {
-        await spool.remove(entries.slice(0, sent));
+        this.stats.droppedDelivered += await spool.remove(entries.slice(0, sent));
         this.stats.drained += sent;
       }
       if (sent < entries.length) {
@@ -440,6 +446,12 @@ export class Forwarder implements Telemetry {
         'Records of publishes acknowledged after their timeout: sent again from the spool (twice) unless dropped there first.',
         'counter',
         s.duplicates,
+      )
+      .add(
+        'panoptes_forward_dropped_delivered_total',
+        'Records counted in dropped_total that were delivered after all (a probe acknowledged after the bound dropped its record).',
+        'counter',
+        s.droppedDelivered,
       )
       .add(
         'panoptes_forward_send_failures_total',

@@ -328,12 +328,17 @@ export class Spool {
       first === undefined || last === undefined ? undefined : { from: first.seq, to: last.seq + 1 };
   }
 
-  /** Removes entries peek() gave, the oldest first (they reached the upstream cluster). */
-  async remove(entries: readonly SpoolEntry[]): Promise<void> {
-    const last = entries.at(-1);
-    if (last === undefined || last.seq < this.front) return;
-    // Entries before the front were dropped meanwhile (and counted then).
+  /**
+   * Removes entries peek() gave, the oldest first (they reached the upstream cluster). Returns
+   * how many of them had been dropped meanwhile (counted as dropped, yet delivered: a probe's
+   * record is not kept from the bound while it is sent).
+   */
+  async remove(entries: readonly SpoolEntry[]): Promise<number> {
     const front = this.front;
+    const droppedMeanwhile = entries.filter((e) => e.seq < front).length;
+    const last = entries.at(-1);
+    if (last === undefined || last.seq < this.front) return droppedMeanwhile;
+    // Entries before the front were dropped meanwhile (and counted then).
     this.held -= entries.filter((e) => e.seq >= front).length;
     this.front = last.seq + 1;
     const gone: Chunk[] = [];
@@ -351,6 +356,7 @@ export class Spool {
       for (const c of gone) void this.db.remove(c.first);
       void this.db.put(FRONT_KEY, { front: next });
     });
+    return droppedMeanwhile;
   }
 
   async close(): Promise<void> {

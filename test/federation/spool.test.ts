@@ -129,6 +129,19 @@ describe('Spool', () => {
     await spool.close();
   });
 
+  it('says how many removed entries it had dropped meanwhile (a probe not kept from the bound)', async () => {
+    const spool = await Spool.open({ dir, maxBytes: 2500 });
+    await spool.append([noise(1), noise(2)]);
+    const probe = spool.peek(1);
+    // Not marked as being sent: the bound drops the chunk holding it.
+    expect(await spool.append([noise(3), noise(4)])).toBe(2);
+    expect(await spool.remove(probe)).toBe(1);
+    expect(numbers(spool)).toEqual([3, 4]);
+    expect(await spool.remove(spool.peek(10))).toBe(0);
+    expect(spool.records).toBe(0);
+    await spool.close();
+  });
+
   it('keeps the chunks of a batch being sent past the bound until the send is over', async () => {
     const spool = await Spool.open({ dir, maxBytes: 2500 });
     await spool.append([noise(1), noise(2)]);
