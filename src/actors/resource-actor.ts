@@ -21,7 +21,7 @@
  * polls once instead of every queued tick running back to back.
  */
 import { errorMessage } from '../errors.js';
-import { pollingStatusGroup } from '../model/index.js';
+import { pollingStatusGroup, resourceFingerprint } from '../model/index.js';
 import type { MetricsGroup, PollingStatusName, Resource } from '../model/index.js';
 import type { LoadedPlugin } from '../plugins/loader.js';
 import { CounterHistory } from '../streams/counter-rate.js';
@@ -168,7 +168,7 @@ export class ResourceActor extends Actor<ResourceMessage> {
     const update = this.pending;
     this.pending = undefined;
     if (update === undefined) return;
-    const changed = !sameResource(this.resource, update.resource);
+    const changed = resourceFingerprint(this.resource) !== resourceFingerprint(update.resource);
     this.resource = update.resource;
     const previous = new Map(this.slots.map((s) => [s.plugin.definition.name, s]));
     const next: PluginSlot[] = [];
@@ -587,20 +587,4 @@ export class ResourceActor extends Actor<ResourceMessage> {
     }
     this.slots = [];
   }
-}
-
-/** Whether an update leaves what a poll connects with (endpoint, metadata, names) as it was. */
-function sameResource(a: Resource, b: Resource): boolean {
-  if (
-    a.resource_id !== b.resource_id ||
-    a.resource_endpoint !== b.resource_endpoint ||
-    a.resource_site !== b.resource_site ||
-    a.resource_class !== b.resource_class ||
-    a.resource_subclass !== b.resource_subclass ||
-    a.resource_type !== b.resource_type
-  )
-    return false;
-  const ka = Object.keys(a.resource_metadata);
-  if (ka.length !== Object.keys(b.resource_metadata).length) return false;
-  return ka.every((k) => a.resource_metadata[k] === b.resource_metadata[k]);
 }

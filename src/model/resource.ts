@@ -25,6 +25,7 @@ import {
   validateWith,
   zod,
 } from './validation.js';
+import { stringifyJson } from './json.js';
 import type { Parsed } from './validation.js';
 
 export const RESOURCE_TTL_KEY = '_resource_ttl';
@@ -216,6 +217,15 @@ export function parseResource(input: unknown, root = '$'): Parsed<Resource> {
 export function resourceTtlSeconds(resource: Resource): number {
   const ttl = resource.resource_metadata[RESOURCE_TTL_KEY];
   return ttl === undefined ? DEFAULT_RESOURCE_TTL_SECONDS : Number(ttl);
+}
+
+/**
+ * The resource's JSON without its creation timestamp: equal for a resource rediscovered as it
+ * was, different when anything a poll or a subscription depends on changed.
+ */
+export function resourceFingerprint(resource: Resource): string {
+  const { resource_creation_timestamp: _ignored, ...rest } = resourceToJson(resource);
+  return stringifyJson(rest);
 }
 
 /** The wire form, with fields in a fixed order. */

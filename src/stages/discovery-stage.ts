@@ -18,7 +18,13 @@ import type { MessageBus } from '../bus/bus.js';
 import type { TopicNames } from '../bus/topics.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { parseResource, resourceTtlSeconds, resourceToJson, stringifyJson } from '../model/index.js';
+import {
+  parseResource,
+  resourceFingerprint,
+  resourceTtlSeconds,
+  resourceToJson,
+  stringifyJson,
+} from '../model/index.js';
 import type { Resource } from '../model/index.js';
 import type { DiscoveryPlugin } from '../plugins/api.js';
 import type { ContextFactory } from '../plugins/context.js';
@@ -63,11 +69,6 @@ interface Known {
   /** The resource's JSON without its creation timestamp, to tell changes. */
   readonly fingerprint: string;
   lastSeen: number;
-}
-
-function fingerprint(resource: Resource): string {
-  const { resource_creation_timestamp: _ignored, ...rest } = resourceToJson(resource);
-  return stringifyJson(rest);
 }
 
 export class DiscoveryStage implements Telemetry {
@@ -240,7 +241,7 @@ export class DiscoveryStage implements Telemetry {
       seen.add(resource.resource_id);
       if (resource.resource_site !== site)
         otherSites.set(resource.resource_site, (otherSites.get(resource.resource_site) ?? 0) + 1);
-      const fp = fingerprint(resource);
+      const fp = resourceFingerprint(resource);
       const known = byId.get(resource.resource_id);
       if (known !== undefined && known.fingerprint === fp) {
         known.lastSeen = now;
