@@ -139,7 +139,7 @@ export class GnmiStream {
   private watchdog: NodeJS.Timeout | undefined;
   /** When the current stream last delivered anything (ms), or when it opened. */
   private lastData = 0;
-  /** When any stream last delivered a notification (ms); 0: never. */
+  /** When a stream last delivered a notification (ms); 0: never. */
   private lastNotification = 0;
   private lastError: string | undefined;
   private synced = false;
@@ -423,10 +423,5 @@ export class GnmiStream {
       },
       message,
     );
-  }
-
-  /** Milliseconds since any stream last delivered a notification, or undefined if none ever did. */
-  get silentForMs(): number | undefined {
-    return this.lastNotification === 0 ? undefined : this.now() - this.lastNotification;
   }
 }

@@ -298,7 +298,6 @@ export class PanoptesNode {
       simulator = started;
       stops.push({ part: 'simulator', stop: () => started.close() });
     }
-    const gnmi = config.simulator?.gnmi;
     const gnmiSimulator =
       simulator === undefined ? undefined : await startConfiguredGnmiSimulator(config, simulator, logger);
     if (gnmiSimulator !== undefined)
@@ -309,9 +308,7 @@ export class PanoptesNode {
       keys,
       logger,
       ...(simulator === undefined ? {} : { simulatorPort: simulator.port }),
-      ...(gnmiSimulator === undefined
-        ? {}
-        : { gnmiPort: gnmiSimulator.port, extraPluginDirectories: gnmi?.plugin_directories ?? [] }),
+      ...(gnmiSimulator === undefined ? {} : { gnmiPort: gnmiSimulator.port }),
       rescanIntervalMs: config.plugins.rescan_seconds * 1000,
     });
     stops.push({ part: 'plugins and SNMP engine', stop: () => runtime.close() });

@@ -95,10 +95,11 @@ export interface PluginRuntimeOptions {
   readonly logger: Logger;
   /** The port of a simulator this process started: the SNMP port unless snmp.port says otherwise. */
   readonly simulatorPort?: number;
-  /** The port of a gNMI simulator this process started: gNMI plugins' default port. */
+  /**
+   * The port of the simulator's gNMI side this process started: gNMI plugins' default port, and
+   * simulator.gnmi.plugin_directories are loaded besides the configured directories.
+   */
   readonly gnmiPort?: number;
-  /** Plugin directories loaded besides the configured ones (simulator.gnmi.plugin_directories). */
-  readonly extraPluginDirectories?: readonly string[];
   /** Rescan the plugin directories this often; 0 = never. */
   readonly rescanIntervalMs: number;
 }
@@ -114,7 +115,10 @@ export async function startPluginRuntime(
     decodeWorkers: config.snmp.decode_workers,
   });
   const loader = new PluginLoader({
-    directories: [...config.plugins.directories, ...(options.extraPluginDirectories ?? [])],
+    directories: [
+      ...config.plugins.directories,
+      ...(options.gnmiPort === undefined ? [] : (config.simulator?.gnmi?.plugin_directories ?? [])),
+    ],
     ...(config.plugins.builtin ? { builtinDirectory: BUILTIN_PLUGINS_DIR } : {}),
     optionalDirectories: [defaultPluginDirectory(config)],
     logger,

@@ -16,7 +16,7 @@ import { parseJson } from '../../src/model/index.js';
 import type { MetricsGroup } from '../../src/model/index.js';
 import { PanoptesNode } from '../../src/node/node.js';
 import { silentLogger } from '../../src/log.js';
-import { pluginFile, simulatedResources } from '../support/lab.js';
+import { discoveryPluginFile, pluginFile, simulatedResources } from '../support/lab.js';
 
 const DEVICES = 2;
 const INTERFACES = 6;
@@ -45,12 +45,7 @@ beforeAll(async () => {
   const every = `execute_frequency = ${INTERVAL}\ntimeout = ${INTERVAL}`;
   const rates = 'rates = rate:interface:bits_in,bits_out,unicast_packets_in,unicast_packets_out';
   const files: Record<string, string> = {
-    'discovery.panoptes-plugin': pluginFile(
-      'discovery-json',
-      'discovery-json.js',
-      'execute_frequency = 300',
-      `[options]\nfile = ${join(dir, 'devices.json')}\n`,
-    ),
+    'discovery.panoptes-plugin': discoveryPluginFile(join(dir, 'devices.json')),
     'enrichment.panoptes-plugin': pluginFile(
       'interface-enrichment',
       'interface-enrichment.js',

@@ -23,7 +23,7 @@ import { makeTestPki } from '../services/tls-certs.js';
 import type { TestPki } from '../services/tls-certs.js';
 import { captureLogger } from '../support/capture-logger.js';
 import type { LogRecord } from '../support/capture-logger.js';
-import { pluginFile } from '../support/lab.js';
+import { discoveryPluginFile, pluginFile } from '../support/lab.js';
 
 const D = 3;
 const INTERFACES = 24;
@@ -52,12 +52,7 @@ async function runNode(
   await writeFile(join(dir, 'devices.json'), JSON.stringify(devices));
   await writeFile(
     join(dir, 'plugins', 'discovery.panoptes-plugin'),
-    pluginFile(
-      'discovery-json',
-      'discovery-json.js',
-      'execute_frequency = 300',
-      `[options]\nfile = ${join(dir, 'devices.json')}\n`,
-    ),
+    discoveryPluginFile(join(dir, 'devices.json')),
   );
   for (const [name, text] of Object.entries(plugins)) await writeFile(join(dir, 'plugins', name), text);
   const config = parseSiteConfig(

@@ -32,6 +32,16 @@ export function pluginFile(name: string, module: string, main: string, extra = '
   return `[Core]\nName = ${name}\nModule = ${join(PLUGINS, module)}\n[main]\n${main}\n${extra}`;
 }
 
+/** The discovery plugin file of a lab: discovery-json reading `devicesFile` every 300 s. */
+export function discoveryPluginFile(devicesFile: string): string {
+  return pluginFile(
+    'discovery-json',
+    'discovery-json.js',
+    'execute_frequency = 300',
+    `[options]\nfile = ${devicesFile}\n`,
+  );
+}
+
 export interface LabPluginOptions {
   /** The devices file discovery reads. */
   readonly devicesFile: string;
@@ -48,12 +58,7 @@ export async function writeLabPlugins(dir: string, options: LabPluginOptions): P
   const every = options.intervalSeconds;
   const network = "resource_filter = resource_class = 'network'";
   const files: Record<string, string> = {
-    'discovery.panoptes-plugin': pluginFile(
-      'discovery-json',
-      'discovery-json.js',
-      'execute_frequency = 300',
-      `[options]\nfile = ${options.devicesFile}\n`,
-    ),
+    'discovery.panoptes-plugin': discoveryPluginFile(options.devicesFile),
     'enrichment.panoptes-plugin': pluginFile(
       'interface-enrichment',
       'interface-enrichment.js',

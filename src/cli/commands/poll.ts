@@ -100,9 +100,7 @@ export async function runPoll(
       keys,
       logger: log,
       ...(simulatorPort === undefined ? {} : { simulatorPort }),
-      ...(gnmiPort === undefined
-        ? {}
-        : { gnmiPort, extraPluginDirectories: config.simulator?.gnmi?.plugin_directories ?? [] }),
+      ...(gnmiPort === undefined ? {} : { gnmiPort }),
       rescanIntervalMs: 0,
     });
     cleanups.push(() => runtime.close());
