@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongFirstSequencer from './test/support/sequencer.js';
 
 /**
  * Integration files that measure what happens within given seconds across several processes
@@ -24,6 +25,7 @@ const TIMED = [
  *   time);
  * - timed: the TIMED files, one at a time.
  * Starting a server can take a few seconds on a busy 2-core machine: hence the hook timeout.
+ * Within a project the files known to be long start first (test/support/sequencer.ts).
  */
 export default defineConfig({
   test: {
@@ -32,6 +34,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
+    sequence: { sequencer: LongFirstSequencer },
     projects: [
       {
         extends: true,

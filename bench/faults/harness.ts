@@ -555,11 +555,16 @@ export class FaultRun {
     await this.fault.setup?.(this);
     await this.rewriteConfig();
     this.say('starting consumer, polling-1, polling-2, enrichment, discovery');
-    await this.startStage('consumer', 'consumer');
-    await this.startStage('polling', 'polling-1');
-    await this.startStage('polling', 'polling-2');
-    await this.startStage('enrichment', 'enrichment');
-    await this.startStage('discovery', 'discovery');
+    // All at once: a stage is ready once it joined its consumer group, and the test broker holds
+    // a group's first join for 3 s and a later one for most of a session timeout (one after the
+    // other took about 20 s).
+    await Promise.all([
+      this.startStage('consumer', 'consumer'),
+      this.startStage('polling', 'polling-1'),
+      this.startStage('polling', 'polling-2'),
+      this.startStage('enrichment', 'enrichment'),
+      this.startStage('discovery', 'discovery'),
+    ]);
     const pollers = this.alive('polling');
     const deadline = Date.now() + 90_000;
     for (;;) {

@@ -49,10 +49,17 @@ beforeAll(async () => {
     intervalSeconds: INTERVAL_S,
     sessionTimeoutMs: SESSION_MS,
   });
-  await cluster.start('consumer');
-  pollers = [await cluster.start('polling', 'polling-1'), await cluster.start('polling', 'polling-2')];
-  await cluster.start('enrichment');
-  await cluster.start('discovery');
+  // All at once: each stage is ready once it joined its consumer group, and the test broker
+  // holds a group's first join for 3 s and a later one for most of a session timeout, so one
+  // after the other took about 20 s.
+  const [, polling1, polling2] = await Promise.all([
+    cluster.start('consumer'),
+    cluster.start('polling', 'polling-1'),
+    cluster.start('polling', 'polling-2'),
+    cluster.start('enrichment'),
+    cluster.start('discovery'),
+  ]);
+  pollers = [polling1, polling2];
   // Both pollers hold resources (20 devices + their own heartbeat resource).
   const deadline = Date.now() + 60_000;
   for (;;) {
