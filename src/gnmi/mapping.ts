@@ -234,48 +234,108 @@ const stripModule = (n: string): string => {
 };
 
 interface LeafValue {
-  readonly value: unknown;
+  value: unknown;
   /** Seconds since the epoch. */
-  readonly at: number;
+  at: number;
 }
 
 interface Instance {
   /** The instance path's key values, by `elem.key`. */
   readonly keys: ReadonlyMap<string, string>;
+  /** The leaves the group reads (dimensions and metrics), by relative path; others are not kept. */
   readonly leaves: Map<string, LeafValue>;
   /** Updated since the last collect(). */
   fresh: boolean;
 }
 
-/** Where a full path falls under an instance pattern: the instance's keys and the relative leaf, or undefined. */
-function under(
-  pattern: GnmiPath,
-  path: GnmiPath,
-): { id: string; keys: Map<string, string>; rest: string[] } | undefined {
+/** A group's instance pattern, its elements' keys as pairs (read once per update). */
+interface Pattern {
+  readonly elem: readonly { readonly name: string; readonly keys: readonly (readonly [string, string])[] }[];
+}
+
+/** Which relative leaf paths a group reads, and the containers above them. */
+interface LeafSet {
+  readonly leaves: ReadonlySet<string>;
+  /** Every proper prefix of a read leaf (`state`, `state/counters`): containers worth descending. */
+  readonly containers: ReadonlySet<string>;
+}
+
+function compilePattern(path: GnmiPath): Pattern {
+  return { elem: path.elem.map((e) => ({ name: e.name, keys: Object.entries(e.key) })) };
+}
+
+function leafSetOf(g: GroupSpec): LeafSet {
+  const leaves = new Set<string>();
+  for (const d of g.dimensions) if ('leaf' in d) leaves.add(d.leaf);
+  for (const m of g.metrics) for (const l of m.leaves) leaves.add(l);
+  const containers = new Set<string>(['']);
+  for (const l of leaves)
+    for (let i = l.indexOf('/'); i >= 0; i = l.indexOf('/', i + 1)) containers.add(l.slice(0, i));
+  return { leaves, containers };
+}
+
+/** The instance id of a full path under a pattern (its keys in order), or undefined when it is not under it. */
+function instanceId(pattern: Pattern, path: GnmiPath): string | undefined {
   if (path.elem.length < pattern.elem.length) return undefined;
-  const keys = new Map<string, string>();
   let id = '';
   for (let k = 0; k < pattern.elem.length; k++) {
-    const want = pattern.elem[k] as GnmiPath['elem'][number];
+    const want = pattern.elem[k] as Pattern['elem'][number];
     const got = path.elem[k] as GnmiPath['elem'][number];
-    if (stripModule(got.name) !== want.name) return undefined;
-    for (const [key, v] of Object.entries(want.key)) {
+    if (got.name !== want.name && stripModule(got.name) !== want.name) return undefined;
+    for (const [key, v] of want.keys) {
       const value = got.key[key];
       if (value === undefined || (v !== '*' && v !== value)) return undefined;
-      keys.set(`${want.name}.${key}`, value);
       id += `[${want.name}.${key}=${value}]`;
     }
   }
-  return { id, keys, rest: path.elem.slice(pattern.elem.length).map((e) => stripModule(e.name)) };
+  return id;
 }
 
-/** A JSON container flattened into [relative path, value] leaves. */
-function flatten(prefix: readonly string[], value: unknown, out: [string[], unknown][]): void {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
-    for (const [k, v] of Object.entries(value)) flatten([...prefix, stripModule(k)], v, out);
+/** The key values of a path known to be under the pattern, by `elem.key`. */
+function instanceKeys(pattern: Pattern, path: GnmiPath): Map<string, string> {
+  const keys = new Map<string, string>();
+  pattern.elem.forEach((want, k) => {
+    const got = path.elem[k] as GnmiPath['elem'][number];
+    for (const [key] of want.keys) keys.set(`${want.name}.${key}`, got.key[key] as string);
+  });
+  return keys;
+}
+
+/** The path below the pattern's instance as a relative leaf path (`state/counters`; `` for the instance itself). */
+function restOf(pattern: Pattern, path: GnmiPath): string {
+  let rest = '';
+  for (let k = pattern.elem.length; k < path.elem.length; k++) {
+    const name = stripModule((path.elem[k] as GnmiPath['elem'][number]).name);
+    rest = rest === '' ? name : `${rest}/${name}`;
+  }
+  return rest;
+}
+
+/** A JSON container (not a leaf list, not bytes). */
+const isContainer = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
+
+/** Keeps `value` at relative path `rel` (a container: each leaf below it) where the group reads it. */
+function store(
+  leaves: Map<string, LeafValue>,
+  wanted: LeafSet,
+  rel: string,
+  value: unknown,
+  at: number,
+): void {
+  if (isContainer(value)) {
+    if (!wanted.containers.has(rel)) return;
+    for (const k in value)
+      store(leaves, wanted, rel === '' ? stripModule(k) : `${rel}/${stripModule(k)}`, value[k], at);
     return;
   }
-  out.push([[...prefix], value]);
+  if (!wanted.leaves.has(rel)) return;
+  const leaf = leaves.get(rel);
+  if (leaf === undefined) leaves.set(rel, { value, at });
+  else {
+    leaf.value = value;
+    leaf.at = at;
+  }
 }
 
 export interface GroupsStats {
@@ -290,42 +350,56 @@ export class GnmiGroups {
   readonly stats: GroupsStats = { updates: 0, unmatched: 0, unusable: 0 };
   /** Per group spec: instance id -> its leaves. */
   private readonly instances: Map<string, Instance>[];
+  private readonly patterns: readonly Pattern[];
+  private readonly leafSets: readonly LeafSet[];
 
   constructor(
     readonly mapping: GnmiMapping,
     private readonly problem: (message: string) => void = () => undefined,
   ) {
     this.instances = mapping.groups.map(() => new Map<string, Instance>());
+    this.patterns = mapping.groups.map((g) => compilePattern(g.instance));
+    this.leafSets = mapping.groups.map(leafSetOf);
   }
 
-  /** Takes the updates of one notification. */
+  /**
+   * Takes the updates of one notification: each instance under a group's instance path is
+   * marked fresh and keeps the newest value of each leaf the group reads.
+   */
   accept(n: GnmiNotification): void {
     const at = Number(n.timestampNs / 1000n) / 1e6;
+    const groups = this.mapping.groups.length;
     for (const u of n.updates) {
       this.stats.updates++;
-      const leaves: [string[], unknown][] = [];
-      flatten([], u.value, leaves);
       let matched = false;
-      this.mapping.groups.forEach((g, gi) => {
-        const where = under(g.instance, u.path);
-        if (where === undefined) return;
+      for (let gi = 0; gi < groups; gi++) {
+        const pattern = this.patterns[gi] as Pattern;
+        const id = instanceId(pattern, u.path);
+        if (id === undefined) continue;
         matched = true;
         const table = this.instances[gi] as Map<string, Instance>;
-        let instance = table.get(where.id);
+        let instance = table.get(id);
         if (instance === undefined)
-          table.set(where.id, (instance = { keys: where.keys, leaves: new Map(), fresh: true }));
+          table.set(id, (instance = { keys: instanceKeys(pattern, u.path), leaves: new Map(), fresh: true }));
         instance.fresh = true;
-        for (const [rel, value] of leaves)
-          instance.leaves.set([...where.rest, ...rel].join('/'), { value, at });
-      });
+        store(instance.leaves, this.leafSets[gi] as LeafSet, restOf(pattern, u.path), u.value, at);
+      }
       if (!matched) this.stats.unmatched++;
     }
     for (const d of n.deletes) {
-      this.mapping.groups.forEach((g, gi) => {
-        const where = under(g.instance, d);
-        if (where !== undefined && where.rest.length === 0) this.instances[gi]?.delete(where.id);
-      });
+      for (let gi = 0; gi < groups; gi++) {
+        const pattern = this.patterns[gi] as Pattern;
+        const id = instanceId(pattern, d);
+        if (id !== undefined && d.elem.length === pattern.elem.length) this.instances[gi]?.delete(id);
+      }
     }
+  }
+
+  /** Leaf values held across every instance (only the leaves the groups read are kept). */
+  leavesHeld(): number {
+    let n = 0;
+    for (const table of this.instances) for (const i of table.values()) n += i.leaves.size;
+    return n;
   }
 
   /** Forgets every value (a new stream starts from its own initial values). */

@@ -176,4 +176,34 @@ describe('gNMI mappings', () => {
     });
     expect(groups.collect(resource, 3, 10)).toHaveLength(0);
   });
+
+  it('keeps only the leaves a group reads; a later container replaces their values', () => {
+    const groups = new GnmiGroups(mapping);
+    const counters = (octets: string): Record<string, GnmiValue> => ({
+      '': {
+        'openconfig-interfaces:in-octets': octets,
+        'in-pkts': '7',
+        'in-fcs-errors': '0',
+        'carrier-transitions': '3',
+      },
+    });
+    groups.accept(notification(10, '/interfaces/interface[name=e1]/state/counters', counters('100')));
+    groups.accept(
+      notification(10, '/interfaces/interface[name=e1]/state', {
+        '': { name: 'e1', enabled: true, ifindex: 4, 'oper-status': 'UP', counters: { 'in-octets': '100' } },
+      }),
+    );
+    // in-octets and oper-status: in-pkts, in-fcs-errors, carrier-transitions, name, enabled and
+    // ifindex are read by no dimension or metric.
+    expect(groups.leavesHeld()).toBe(2);
+    groups.accept(notification(20, '/interfaces/interface[name=e1]/state/counters', counters('300')));
+    expect(groups.leavesHeld()).toBe(2);
+    const [g] = groups.collect(resource, 21, 10);
+    const bits = g?.metrics.find((m) => m.metric_name === 'bits_in');
+    expect(bits).toMatchObject({ metric_value: 2400, metric_creation_timestamp: 20 });
+    expect(g?.metrics.find((m) => m.metric_name === 'oper_state')).toMatchObject({
+      metric_value: 1,
+      metric_creation_timestamp: 10,
+    });
+  });
 });
