@@ -18,7 +18,7 @@
  *         oper_state: { leaf: state/oper-status, type: gauge, map: { UP: 1, DOWN: 2 } }
  *
  * GnmiGroups takes notifications as they stream (accept) and keeps the newest value of every
- * leaf per instance; collect() builds the groups of one sample interval from them (groups are
+ * leaf the group reads (its dimensions and metrics; other leaves are not kept) per instance; collect() builds the groups of one sample interval from them (groups are
  * emitted per interval, not per update). Leaf paths are relative to the instance, element names
  * only (keys below the instance are not part of them); a JSON container value is flattened into
  * its leaves and RFC 7951 module prefixes (`openconfig-interfaces:in-octets`) are dropped.
@@ -253,25 +253,43 @@ interface Pattern {
   readonly elem: readonly { readonly name: string; readonly keys: readonly (readonly [string, string])[] }[];
 }
 
-/** Which relative leaf paths a group reads, and the containers above them. */
-interface LeafSet {
-  readonly leaves: ReadonlySet<string>;
-  /** Every proper prefix of a read leaf (`state`, `state/counters`): containers worth descending. */
-  readonly containers: ReadonlySet<string>;
+/**
+ * The relative leaf paths a group reads, as a tree of element names: an update's path and its
+ * JSON container are walked down it, and what leads to no read leaf is not looked at.
+ */
+interface LeafTree {
+  readonly children: Map<string, LeafTree>;
+  /** The relative path when a read leaf ends here (one string per leaf, shared by every instance). */
+  leaf: string | undefined;
 }
 
 function compilePattern(path: GnmiPath): Pattern {
   return { elem: path.elem.map((e) => ({ name: e.name, keys: Object.entries(e.key) })) };
 }
 
-function leafSetOf(g: GroupSpec): LeafSet {
-  const leaves = new Set<string>();
-  for (const d of g.dimensions) if ('leaf' in d) leaves.add(d.leaf);
-  for (const m of g.metrics) for (const l of m.leaves) leaves.add(l);
-  const containers = new Set<string>(['']);
-  for (const l of leaves)
-    for (let i = l.indexOf('/'); i >= 0; i = l.indexOf('/', i + 1)) containers.add(l.slice(0, i));
-  return { leaves, containers };
+function leafTreeOf(g: GroupSpec): LeafTree {
+  const root: LeafTree = { children: new Map(), leaf: undefined };
+  const read = [
+    ...g.dimensions.flatMap((d) => ('leaf' in d ? [d.leaf] : [])),
+    ...g.metrics.flatMap((m) => m.leaves),
+  ];
+  for (const leaf of read) {
+    let node = root;
+    for (const name of leaf.split('/')) {
+      let child = node.children.get(name);
+      if (child === undefined) node.children.set(name, (child = { children: new Map(), leaf: undefined }));
+      node = child;
+    }
+    node.leaf = leaf;
+  }
+  return root;
+}
+
+/** The child of `node` named `name` (with or without a module prefix). */
+function childOf(node: LeafTree, name: string): LeafTree | undefined {
+  const child = node.children.get(name);
+  if (child !== undefined || name.indexOf(':') < 0) return child;
+  return node.children.get(stripModule(name));
 }
 
 /** The instance id of a full path under a pattern (its keys in order), or undefined when it is not under it. */
@@ -301,40 +319,25 @@ function instanceKeys(pattern: Pattern, path: GnmiPath): Map<string, string> {
   return keys;
 }
 
-/** The path below the pattern's instance as a relative leaf path (`state/counters`; `` for the instance itself). */
-function restOf(pattern: Pattern, path: GnmiPath): string {
-  let rest = '';
-  for (let k = pattern.elem.length; k < path.elem.length; k++) {
-    const name = stripModule((path.elem[k] as GnmiPath['elem'][number]).name);
-    rest = rest === '' ? name : `${rest}/${name}`;
-  }
-  return rest;
-}
-
 /** A JSON container (not a leaf list, not bytes). */
 const isContainer = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
 
-/** Keeps `value` at relative path `rel` (a container: each leaf below it) where the group reads it. */
-function store(
-  leaves: Map<string, LeafValue>,
-  wanted: LeafSet,
-  rel: string,
-  value: unknown,
-  at: number,
-): void {
+/** Keeps `value`, found at `node` of the group's leaf tree (a container: each read leaf below it). */
+function store(leaves: Map<string, LeafValue>, node: LeafTree, value: unknown, at: number): void {
   if (isContainer(value)) {
-    if (!wanted.containers.has(rel)) return;
-    for (const k in value)
-      store(leaves, wanted, rel === '' ? stripModule(k) : `${rel}/${stripModule(k)}`, value[k], at);
+    for (const k in value) {
+      const child = childOf(node, k);
+      if (child !== undefined) store(leaves, child, value[k], at);
+    }
     return;
   }
-  if (!wanted.leaves.has(rel)) return;
-  const leaf = leaves.get(rel);
-  if (leaf === undefined) leaves.set(rel, { value, at });
+  if (node.leaf === undefined) return;
+  const held = leaves.get(node.leaf);
+  if (held === undefined) leaves.set(node.leaf, { value, at });
   else {
-    leaf.value = value;
-    leaf.at = at;
+    held.value = value;
+    held.at = at;
   }
 }
 
@@ -351,7 +354,7 @@ export class GnmiGroups {
   /** Per group spec: instance id -> its leaves. */
   private readonly instances: Map<string, Instance>[];
   private readonly patterns: readonly Pattern[];
-  private readonly leafSets: readonly LeafSet[];
+  private readonly leafTrees: readonly LeafTree[];
 
   constructor(
     readonly mapping: GnmiMapping,
@@ -359,7 +362,7 @@ export class GnmiGroups {
   ) {
     this.instances = mapping.groups.map(() => new Map<string, Instance>());
     this.patterns = mapping.groups.map((g) => compilePattern(g.instance));
-    this.leafSets = mapping.groups.map(leafSetOf);
+    this.leafTrees = mapping.groups.map(leafTreeOf);
   }
 
   /**
@@ -382,7 +385,11 @@ export class GnmiGroups {
         if (instance === undefined)
           table.set(id, (instance = { keys: instanceKeys(pattern, u.path), leaves: new Map(), fresh: true }));
         instance.fresh = true;
-        store(instance.leaves, this.leafSets[gi] as LeafSet, restOf(pattern, u.path), u.value, at);
+        // Down the leaf tree along the path below the instance.
+        let node: LeafTree | undefined = this.leafTrees[gi];
+        for (let k = pattern.elem.length; node !== undefined && k < u.path.elem.length; k++)
+          node = childOf(node, (u.path.elem[k] as GnmiPath['elem'][number]).name);
+        if (node !== undefined) store(instance.leaves, node, u.value, at);
       }
       if (!matched) this.stats.unmatched++;
     }

@@ -197,10 +197,18 @@ describe('gNMI mappings', () => {
     // ifindex are read by no dimension or metric.
     expect(groups.leavesHeld()).toBe(2);
     groups.accept(notification(20, '/interfaces/interface[name=e1]/state/counters', counters('300')));
-    expect(groups.leavesHeld()).toBe(2);
+    // A leaf per update, its path's elements with module prefixes.
+    groups.accept(
+      notification(20, '/interfaces/interface[name=e1]', {
+        'openconfig-interfaces:state/counters/openconfig-interfaces:out-octets': '50',
+        'state/openconfig-interfaces:in-pkts': '9',
+      }),
+    );
+    expect(groups.leavesHeld()).toBe(3);
     const [g] = groups.collect(resource, 21, 10);
     const bits = g?.metrics.find((m) => m.metric_name === 'bits_in');
     expect(bits).toMatchObject({ metric_value: 2400, metric_creation_timestamp: 20 });
+    expect(g?.metrics.find((m) => m.metric_name === 'bits_out')).toMatchObject({ metric_value: 400 });
     expect(g?.metrics.find((m) => m.metric_name === 'oper_state')).toMatchObject({
       metric_value: 1,
       metric_creation_timestamp: 10,
