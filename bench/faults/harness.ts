@@ -558,13 +558,21 @@ export class FaultRun {
     // All at once: a stage is ready once it joined its consumer group, and the test broker holds
     // a group's first join for 3 s and a later one for most of a session timeout (one after the
     // other took about 20 s).
-    await Promise.all([
-      this.startStage('consumer', 'consumer'),
-      this.startStage('polling', 'polling-1'),
-      this.startStage('polling', 'polling-2'),
-      this.startStage('enrichment', 'enrichment'),
-      this.startStage('discovery', 'discovery'),
-    ]);
+    const stages: [StageRole, string][] = [
+      ['consumer', 'consumer'],
+      ['polling', 'polling-1'],
+      ['polling', 'polling-2'],
+      ['enrichment', 'enrichment'],
+      ['discovery', 'discovery'],
+    ];
+    await Promise.all(stages.map(([role, name]) => this.startStage(role, name)));
+    // Reports list the processes in this order, not in the order they became ready.
+    for (const [, name] of stages) {
+      const record = this.records.get(name);
+      if (record === undefined) continue;
+      this.records.delete(name);
+      this.records.set(name, record);
+    }
     const pollers = this.alive('polling');
     const deadline = Date.now() + 90_000;
     for (;;) {
