@@ -233,17 +233,18 @@ const stripModule = (n: string): string => {
   return colon < 0 ? n : n.slice(colon + 1);
 };
 
-interface LeafValue {
-  value: unknown;
-  /** Seconds since the epoch. */
-  at: number;
-}
-
+/**
+ * One instance of a group (an interface, a component): its key values and the newest value of
+ * each leaf the group reads, in arrays indexed as the group's Compiled says (no map or object
+ * per instance or leaf: a fleet holds hundreds of thousands of them).
+ */
 interface Instance {
-  /** The instance path's key values, by `elem.key`. */
-  readonly keys: ReadonlyMap<string, string>;
-  /** The leaves the group reads (dimensions and metrics), by relative path; others are not kept. */
-  readonly leaves: Map<string, LeafValue>;
+  /** The instance path's key values, in Compiled.keyNames order. */
+  readonly keyValues: readonly string[];
+  /** Per read leaf: its newest value, undefined until one came. */
+  readonly values: unknown[];
+  /** Per read leaf: when its value was sampled, seconds since the epoch. */
+  readonly ats: Float64Array;
   /** Updated since the last collect(). */
   fresh: boolean;
 }
@@ -259,30 +260,51 @@ interface Pattern {
  */
 interface LeafTree {
   readonly children: Map<string, LeafTree>;
-  /** The relative path when a read leaf ends here (one string per leaf, shared by every instance). */
-  leaf: string | undefined;
+  /** The read leaf's index when one ends here. */
+  leaf: number | undefined;
+}
+
+/** What GnmiGroups needs of a group spec, worked out once. */
+interface Compiled {
+  readonly pattern: Pattern;
+  readonly tree: LeafTree;
+  /** The read leaves' relative paths, by index. */
+  readonly leaves: readonly string[];
+  /** The instance path's keys as `elem.key`, in the order instances hold their values. */
+  readonly keyNames: readonly string[];
+  /** Per metric of the spec: its leaves' indexes. */
+  readonly metricLeaves: readonly (readonly number[])[];
+  /** Per dimension of the spec: its leaf's index, or its key's index, or -1. */
+  readonly dimensionIndex: readonly number[];
 }
 
 function compilePattern(path: GnmiPath): Pattern {
   return { elem: path.elem.map((e) => ({ name: e.name, keys: Object.entries(e.key) })) };
 }
 
-function leafTreeOf(g: GroupSpec): LeafTree {
-  const root: LeafTree = { children: new Map(), leaf: undefined };
-  const read = [
-    ...g.dimensions.flatMap((d) => ('leaf' in d ? [d.leaf] : [])),
-    ...g.metrics.flatMap((m) => m.leaves),
-  ];
-  for (const leaf of read) {
-    let node = root;
+function compile(g: GroupSpec): Compiled {
+  const pattern = compilePattern(g.instance);
+  const keyNames = pattern.elem.flatMap((e) => e.keys.map(([key]) => `${e.name}.${key}`));
+  const leaves: string[] = [];
+  const index = (leaf: string): number => {
+    const at = leaves.indexOf(leaf);
+    return at >= 0 ? at : leaves.push(leaf) - 1;
+  };
+  const dimensionIndex = g.dimensions.map((d) =>
+    'leaf' in d ? index(d.leaf) : 'key' in d ? keyNames.indexOf(`${d.key.elem}.${d.key.key}`) : -1,
+  );
+  const metricLeaves = g.metrics.map((m) => m.leaves.map(index));
+  const tree: LeafTree = { children: new Map(), leaf: undefined };
+  leaves.forEach((leaf, i) => {
+    let node = tree;
     for (const name of leaf.split('/')) {
       let child = node.children.get(name);
       if (child === undefined) node.children.set(name, (child = { children: new Map(), leaf: undefined }));
       node = child;
     }
-    node.leaf = leaf;
-  }
-  return root;
+    node.leaf = i;
+  });
+  return { pattern, tree, leaves, keyNames, metricLeaves, dimensionIndex };
 }
 
 /** The child of `node` named `name` (with or without a module prefix). */
@@ -309,14 +331,14 @@ function instanceId(pattern: Pattern, path: GnmiPath): string | undefined {
   return id;
 }
 
-/** The key values of a path known to be under the pattern, by `elem.key`. */
-function instanceKeys(pattern: Pattern, path: GnmiPath): Map<string, string> {
-  const keys = new Map<string, string>();
+/** The key values of a path known to be under the pattern, in Compiled.keyNames order. */
+function instanceKeys(pattern: Pattern, path: GnmiPath): string[] {
+  const values: string[] = [];
   pattern.elem.forEach((want, k) => {
     const got = path.elem[k] as GnmiPath['elem'][number];
-    for (const [key] of want.keys) keys.set(`${want.name}.${key}`, got.key[key] as string);
+    for (const [key] of want.keys) values.push(got.key[key] as string);
   });
-  return keys;
+  return values;
 }
 
 /** A JSON container (not a leaf list, not bytes). */
@@ -324,21 +346,17 @@ const isContainer = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
 
 /** Keeps `value`, found at `node` of the group's leaf tree (a container: each read leaf below it). */
-function store(leaves: Map<string, LeafValue>, node: LeafTree, value: unknown, at: number): void {
+function store(instance: Instance, node: LeafTree, value: unknown, at: number): void {
   if (isContainer(value)) {
     for (const k in value) {
       const child = childOf(node, k);
-      if (child !== undefined) store(leaves, child, value[k], at);
+      if (child !== undefined) store(instance, child, value[k], at);
     }
     return;
   }
-  if (node.leaf === undefined) return;
-  const held = leaves.get(node.leaf);
-  if (held === undefined) leaves.set(node.leaf, { value, at });
-  else {
-    held.value = value;
-    held.at = at;
-  }
+  if (node.leaf === undefined || value === undefined) return;
+  instance.values[node.leaf] = value;
+  instance.ats[node.leaf] = at;
 }
 
 export interface GroupsStats {
@@ -353,16 +371,14 @@ export class GnmiGroups {
   readonly stats: GroupsStats = { updates: 0, unmatched: 0, unusable: 0 };
   /** Per group spec: instance id -> its leaves. */
   private readonly instances: Map<string, Instance>[];
-  private readonly patterns: readonly Pattern[];
-  private readonly leafTrees: readonly LeafTree[];
+  private readonly compiled: readonly Compiled[];
 
   constructor(
     readonly mapping: GnmiMapping,
     private readonly problem: (message: string) => void = () => undefined,
   ) {
     this.instances = mapping.groups.map(() => new Map<string, Instance>());
-    this.patterns = mapping.groups.map((g) => compilePattern(g.instance));
-    this.leafTrees = mapping.groups.map(leafTreeOf);
+    this.compiled = mapping.groups.map(compile);
   }
 
   /**
@@ -376,26 +392,35 @@ export class GnmiGroups {
       this.stats.updates++;
       let matched = false;
       for (let gi = 0; gi < groups; gi++) {
-        const pattern = this.patterns[gi] as Pattern;
+        const c = this.compiled[gi] as Compiled;
+        const pattern = c.pattern;
         const id = instanceId(pattern, u.path);
         if (id === undefined) continue;
         matched = true;
         const table = this.instances[gi] as Map<string, Instance>;
         let instance = table.get(id);
         if (instance === undefined)
-          table.set(id, (instance = { keys: instanceKeys(pattern, u.path), leaves: new Map(), fresh: true }));
+          table.set(
+            id,
+            (instance = {
+              keyValues: instanceKeys(pattern, u.path),
+              values: new Array<unknown>(c.leaves.length),
+              ats: new Float64Array(c.leaves.length),
+              fresh: true,
+            }),
+          );
         instance.fresh = true;
         // Down the leaf tree along the path below the instance.
-        let node: LeafTree | undefined = this.leafTrees[gi];
+        let node: LeafTree | undefined = c.tree;
         for (let k = pattern.elem.length; node !== undefined && k < u.path.elem.length; k++)
           node = childOf(node, (u.path.elem[k] as GnmiPath['elem'][number]).name);
-        if (node !== undefined) store(instance.leaves, node, u.value, at);
+        if (node !== undefined) store(instance, node, u.value, at);
       }
       if (!matched) this.stats.unmatched++;
     }
     for (const d of n.deletes) {
       for (let gi = 0; gi < groups; gi++) {
-        const pattern = this.patterns[gi] as Pattern;
+        const pattern = (this.compiled[gi] as Compiled).pattern;
         const id = instanceId(pattern, d);
         if (id !== undefined && d.elem.length === pattern.elem.length) this.instances[gi]?.delete(id);
       }
@@ -405,7 +430,8 @@ export class GnmiGroups {
   /** Leaf values held across every instance (only the leaves the groups read are kept). */
   leavesHeld(): number {
     let n = 0;
-    for (const table of this.instances) for (const i of table.values()) n += i.leaves.size;
+    for (const table of this.instances)
+      for (const i of table.values()) for (const v of i.values) if (v !== undefined) n++;
     return n;
   }
 
@@ -428,13 +454,14 @@ export class GnmiGroups {
   ): MetricsGroup[] {
     const out: MetricsGroup[] = [];
     this.mapping.groups.forEach((g, gi) => {
+      const c = this.compiled[gi] as Compiled;
       for (const instance of (this.instances[gi] as Map<string, Instance>).values()) {
         if (options.fresh === true && !instance.fresh) continue;
         const metrics: Metric[] = [];
         let hints: Record<string, CounterHint> | undefined;
-        for (const m of g.metrics) {
-          const found = this.metricOf(m, instance, g.type);
-          if (found === undefined) continue;
+        g.metrics.forEach((m, mi) => {
+          const found = this.metricOf(m, c.metricLeaves[mi] as readonly number[], instance, g.type);
+          if (found === undefined) return;
           metrics.push({
             metric_name: m.name,
             metric_value: found.value,
@@ -446,15 +473,16 @@ export class GnmiGroups {
             hints[m.name] =
               m.scale === 1 || !Number.isInteger(m.scale) ? { width: 64 } : { width: 64, scale: m.scale };
           }
-        }
+        });
         if (metrics.length === 0) continue;
         const dimensions: Dimension[] = [];
-        for (const d of g.dimensions) {
+        g.dimensions.forEach((d, di) => {
+          const index = c.dimensionIndex[di] as number;
           let v: unknown;
-          if ('key' in d) v = instance.keys.get(`${d.key.elem}.${d.key.key}`) ?? d.default;
+          if ('key' in d) v = instance.keyValues[index] ?? d.default;
           else if ('value' in d) v = d.value;
           else {
-            v = instance.leaves.get(d.leaf)?.value;
+            v = instance.values[index];
             if (typeof v === 'string' && (d.identity || d.map !== undefined)) v = stripModule(v);
             if (
               d.map !== undefined &&
@@ -471,7 +499,7 @@ export class GnmiGroups {
                 ? String(v)
                 : '';
           if (textValue !== '') dimensions.push({ dimension_name: d.name, dimension_value: textValue });
-        }
+        });
         const group: MetricsGroup = {
           metrics_group_schema_version: METRICS_GROUP_SCHEMA_VERSION,
           metrics_group_type: g.type,
@@ -493,23 +521,25 @@ export class GnmiGroups {
   /** A metric's value (the sum of its leaves, scaled) and when it was sampled (the newest leaf). */
   private metricOf(
     m: MetricSpec,
+    leaves: readonly number[],
     instance: Instance,
     type: string,
   ): { value: number | bigint; at: number } | undefined {
     let total: number | bigint | undefined;
     let at = 0;
     if (m.mismatch) {
-      const [a, b] = m.leaves.map((name) => instance.leaves.get(name));
-      if (a === undefined || b === undefined) return undefined;
-      const same = JSON.stringify(valueKey(a.value)) === JSON.stringify(valueKey(b.value));
-      return { value: same ? 0 : 1, at: Math.max(a.at, b.at) };
+      const [a, b] = leaves as [number, number];
+      const [va, vb] = [instance.values[a], instance.values[b]];
+      if (va === undefined || vb === undefined) return undefined;
+      const same = JSON.stringify(valueKey(va)) === JSON.stringify(valueKey(vb));
+      return { value: same ? 0 : 1, at: Math.max(instance.ats[a] as number, instance.ats[b] as number) };
     }
-    for (const name of m.leaves) {
-      const leaf = instance.leaves.get(name);
-      if (leaf === undefined) return undefined;
-      const v = this.leafValue(m, name, leaf.value, type);
+    for (const [li, i] of leaves.entries()) {
+      const raw = instance.values[i];
+      if (raw === undefined) return undefined;
+      const v = this.leafValue(m, m.leaves[li] as string, raw, type);
       if (v === undefined) return undefined;
-      at = Math.max(at, leaf.at);
+      at = Math.max(at, instance.ats[i] as number);
       if (total === undefined) total = v;
       else if (typeof total === 'bigint' || typeof v === 'bigint') {
         if (!Number.isInteger(total) || !Number.isInteger(v)) total = Number(total) + Number(v);
