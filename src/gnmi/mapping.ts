@@ -17,9 +17,10 @@
  *         bits_in: { leaf: state/counters/in-octets, type: counter, scale: 8 }
  *         oper_state: { leaf: state/oper-status, type: gauge, map: { UP: 1, DOWN: 2 } }
  *
- * GnmiGroups takes notifications as they stream (accept) and keeps the newest value of every
- * leaf the group reads (its dimensions and metrics; other leaves are not kept) per instance; collect() builds the groups of one sample interval from them (groups are
- * emitted per interval, not per update). Leaf paths are relative to the instance, element names
+ * GnmiGroups takes notifications as they stream (accept) and keeps, per instance, the newest
+ * value of every leaf the group reads (its dimensions' and metrics'; other leaves are not kept);
+ * collect() builds the groups of one sample interval from them (groups are emitted per
+ * interval, not per update). Leaf paths are relative to the instance, element names
  * only (keys below the instance are not part of them); a JSON container value is flattened into
  * its leaves and RFC 7951 module prefixes (`openconfig-interfaces:in-octets`) are dropped.
  * Counters accept integers, and the decimal strings RFC 7951 uses for 64-bit integers, kept
