@@ -554,10 +554,6 @@ export class FaultRun {
     await mkdir(this.jsonlDirValue, { recursive: true });
     await this.fault.setup?.(this);
     await this.rewriteConfig();
-    this.say('starting consumer, polling-1, polling-2, enrichment, discovery');
-    // All at once: a stage is ready once it joined its consumer group, and the test broker holds
-    // a group's first join for 3 s and a later one for most of a session timeout (one after the
-    // other took about 20 s).
     const stages: [StageRole, string][] = [
       ['consumer', 'consumer'],
       ['polling', 'polling-1'],
@@ -565,6 +561,10 @@ export class FaultRun {
       ['enrichment', 'enrichment'],
       ['discovery', 'discovery'],
     ];
+    this.say(`starting ${stages.map(([, name]) => name).join(', ')}`);
+    // All at once: a stage is ready once it joined its consumer group, and the test broker holds
+    // a group's first join for 3 s and a later one for most of a session timeout (one after the
+    // other took about 20 s).
     await Promise.all(stages.map(([role, name]) => this.startStage(role, name)));
     // Reports list the processes in this order, not in the order they became ready.
     for (const [, name] of stages) {
